@@ -1,0 +1,57 @@
+#!/bin/sh
+# tests/run.sh: the one test command. Installs what is missing, builds the
+# normal (gcc) and the sanitizer (clang, ASan+UBSan, libFuzzer) configurations
+# and runs every meson suite in both. Exits non-zero on any failure.
+#
+#   tests/run.sh                 everything
+#   tests/run.sh --suite unit    only one suite (any meson test args pass through)
+set -eu
+cd "$(dirname "$0")/.."
+. deploy/deps.sh
+# shellcheck disable=SC2086
+nts_install_missing $NTS_BUILD_PKGS $NTS_TEST_PKGS
+
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+
+setup() {
+	dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
+	fi
+}
+mkdir -p build-logs
+setup build --buildtype=debugoptimized -Dwerror=true
+CC=clang setup build-asan --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dfuzzing=enabled -Dc_args=-fno-sanitize-recover=undefined
+
+status=0
+total_ok=0
+total_fail=0
+for dir in build build-asan; do
+	echo "=== $dir: build"
+	ninja -C "$dir" >"build-logs/$dir.ninja.log" 2>&1 || { cat "build-logs/$dir.ninja.log"; exit 1; }
+	echo "=== $dir: test"
+	if meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" >"build-logs/$dir.test.log" 2>&1; then
+		:
+	else
+		status=1
+	fi
+	grep -E '^ *[0-9]+/[0-9]+ ' "build-logs/$dir.test.log" || true
+	sed -n '/^Ok:/,/^Timeout:/p' "build-logs/$dir.test.log"
+	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "build-logs/$dir.test.log")
+	fl=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "build-logs/$dir.test.log")
+	to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "build-logs/$dir.test.log")
+	total_ok=$((total_ok + ${ok:-0}))
+	total_fail=$((total_fail + ${fl:-0} + ${to:-0}))
+	if [ "$status" != 0 ]; then
+		sed -n '/Summary of Failures/,$p' "build-logs/$dir.test.log"
+	fi
+done
+echo "$total_ok passed, $total_fail failed"
+if [ "$total_ok" = 0 ]; then
+	echo "no test ran" >&2
+	exit 1
+fi
+exit $status
