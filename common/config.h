@@ -41,30 +41,30 @@ struct cfg_directive {
  * errors are printed (to stderr, as FILE:LINE: msg); returns 1 if there
  * were none, 0 otherwise. */
 int cfg_parse_file(const char *path, const struct cfg_directive *dirs, size_t num_dirs,
-		   void *ctx) NTS_WUR;
+                   void *ctx) NTS_WUR;
 
 /* cfg_parse_buffer is cfg_parse_file over a NUL-terminated buffer; |name|
  * is used in error messages. Used by tests. */
 int cfg_parse_buffer(const char *name, const char *text, const struct cfg_directive *dirs,
-		     size_t num_dirs, void *ctx) NTS_WUR;
+                     size_t num_dirs, void *ctx) NTS_WUR;
 
 /* cfg_error prints "FILE:LINE: message" and returns 0. */
 int cfg_error(const struct cfg_line *l, const char *fmt, ...) NTS_PRINTF(2, 3);
 
 /* Typed argument helpers: parse l->argv[idx], report errors, return 1/0. */
 int cfg_arg_u64(uint64_t *out, const struct cfg_line *l, int idx, uint64_t min,
-		uint64_t max) NTS_WUR;
+                uint64_t max) NTS_WUR;
 int cfg_arg_bool(int *out, const struct cfg_line *l, int idx) NTS_WUR; /* yes/no/on/off/1/0 */
 /* durations: "2", "2s", "500ms", "10m", "1h", "1d" -> milliseconds */
 int cfg_arg_duration_ms(uint64_t *out, const struct cfg_line *l, int idx, uint64_t min_ms,
-			uint64_t max_ms) NTS_WUR;
+                        uint64_t max_ms) NTS_WUR;
 /* sizes: "64", "64k", "16M" -> bytes */
 int cfg_arg_size(uint64_t *out, const struct cfg_line *l, int idx, uint64_t min,
-		 uint64_t max) NTS_WUR;
+                 uint64_t max) NTS_WUR;
 /* "ADDR" or "ADDR PORT"-style: an IPv4/IPv6 literal (IPv6 may be in
  * brackets with :port), with |default_port| when none is given. */
 int cfg_arg_sockaddr(struct sockaddr_storage *out, socklen_t *out_len, const struct cfg_line *l,
-		     int idx, uint16_t default_port) NTS_WUR;
+                     int idx, uint16_t default_port) NTS_WUR;
 /* a copy into a fixed buffer; error if it does not fit */
 int cfg_arg_string(char *out, size_t out_size, const struct cfg_line *l, int idx) NTS_WUR;
 /* one of |choices| (NULL-terminated); sets the index */

@@ -28,7 +28,7 @@ int log_level_from_string(enum log_level *out, const char *s) NTS_WUR;
 void log_msg(enum log_level level, const char *fmt, ...) NTS_PRINTF(2, 3);
 __attribute__((noreturn)) void log_fatal(const char *fmt, ...) NTS_PRINTF(1, 2);
 
-#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_err(...)  log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...)                                                                             \
@@ -41,7 +41,7 @@ __attribute__((noreturn)) void log_fatal(const char *fmt, ...) NTS_PRINTF(1, 2);
 /* A per-call-site budget: at most LOG_RL_BURST messages per LOG_RL_PERIOD
  * seconds; when a period ends with messages dropped, the next message
  * reports how many. Lock-free and safe from any thread. */
-#define LOG_RL_BURST 5
+#define LOG_RL_BURST  5
 #define LOG_RL_PERIOD 60
 
 struct log_ratelimit {
@@ -66,6 +66,6 @@ int log_ratelimit_allow(struct log_ratelimit *rl, uint32_t *out_suppressed);
 		}                                                                                  \
 	} while (0)
 #define LOG_RL_WARN(...) LOG_RL(LOG_LVL_WARN, __VA_ARGS__)
-#define LOG_RL_ERR(...) LOG_RL(LOG_LVL_ERR, __VA_ARGS__)
+#define LOG_RL_ERR(...)  LOG_RL(LOG_LVL_ERR, __VA_ARGS__)
 
 #endif
