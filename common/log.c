@@ -55,7 +55,7 @@ int log_level_from_string(enum log_level *out, const char *s)
 	return 0;
 }
 
-static void vlog(enum log_level level, const char *fmt, va_list ap)
+NTS_PRINTF(2, 0) static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char msg[1024];
