@@ -1,0 +1,252 @@
+/*
+ * test_aead.c: known answers (RFC 5297 A.1/A.2, RFC 8452 C.1), a
+ * cross-checked AES-SIV-CMAC-512 vector, round trips, tampering, in-place
+ * operation and argument checks for every AEAD.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "common/aead.h"
+#include "common/siv.h"
+#include "tests/unit/testutil.h"
+
+static size_t unhex(uint8_t *out, const char *hex)
+{
+	size_t n = 0;
+	while (hex[0] != '\0' && hex[1] != '\0') {
+		unsigned v;
+		sscanf(hex, "%2x", &v);
+		out[n++] = (uint8_t)v;
+		hex += 2;
+	}
+	return n;
+}
+
+static void test_rfc5297_a1(void)
+{
+	uint8_t key[64], ad[64], pt[64], want[64], out[64];
+	size_t key_len =
+	    unhex(key, "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+	size_t ad_len = unhex(ad, "101112131415161718191a1b1c1d1e1f2021222324252627");
+	size_t pt_len = unhex(pt, "112233445566778899aabbccddee");
+	size_t want_len =
+	    unhex(want, "85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c");
+	aead_ctx ctx;
+	size_t out_len;
+
+	/* deterministic mode: no nonce, one AD component */
+	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_256, key, key_len));
+	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), NULL, 0, pt, pt_len, ad, ad_len));
+	CHECK_MEM(out, out_len, want, want_len);
+	uint8_t back[64];
+	size_t back_len;
+	CHECK(aead_open(&ctx, back, &back_len, sizeof(back), NULL, 0, out, out_len, ad, ad_len));
+	CHECK_MEM(back, back_len, pt, pt_len);
+	aead_ctx_cleanup(&ctx);
+}
+
+static void test_rfc5297_a2(void)
+{
+	uint8_t key[64], ad1[64], ad2[16], nonce[16], pt[64], want[80], out[80], back[80];
+	size_t key_len =
+	    unhex(key, "7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f");
+	size_t ad1_len =
+	    unhex(ad1, "00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa9988"
+	               "7766554433221100");
+	size_t ad2_len = unhex(ad2, "102030405060708090a0");
+	size_t nonce_len = unhex(nonce, "09f911029d74e35bd84156c5635688c0");
+	size_t pt_len =
+	    unhex(pt, "7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074"
+	              "207573696e67205349562d414553");
+	size_t want_len =
+	    unhex(want, "7bdb6e3b432667eb06f4d14bff2fbd0fcb900f2fddbe404326601965c889bf17"
+	                "dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c485b62a3fd5c0d");
+	struct siv_key k;
+	struct siv_component c[3] = {{ad1, ad1_len}, {ad2, ad2_len}, {nonce, nonce_len}};
+
+	CHECK(siv_key_init(&k, key, key_len));
+	CHECK(siv_seal(&k, out, c, 3, pt, pt_len));
+	CHECK_MEM(out, pt_len + 16, want, want_len);
+	CHECK(siv_open(&k, back, c, 3, out, pt_len + 16));
+	CHECK_MEM(back, pt_len, pt, pt_len);
+	/* dropping a component changes the synthetic IV */
+	CHECK(!siv_open(&k, back, c + 1, 2, out, pt_len + 16));
+	siv_key_cleanup(&k);
+}
+
+static void test_siv512_kat(void)
+{
+	/* Computed with an independent implementation (Python cryptography's
+	 * AESSIV, 64-byte key, components [ad, nonce]); RFC 5297 has no
+	 * 512-bit vector. */
+	uint8_t key[64], nonce[16], want[80], out[80];
+	const char *ad = "associated data";
+	const char *pt = "AES-SIV-CMAC-512 known answer, cross-checked";
+	size_t want_len =
+	    unhex(want, "f796802406595c7f04f741d91528f85a12d44129c9bd4daac8737fa614e6037954ea9"
+	                "97ad830e67168063c050b7de445dc9badc3dc2326fb0052c819");
+	aead_ctx ctx;
+	size_t out_len;
+
+	for (int i = 0; i < 64; i++) {
+		key[i] = (uint8_t)i;
+	}
+	for (int i = 0; i < 16; i++) {
+		nonce[i] = (uint8_t)(100 + i);
+	}
+	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_512, key, 64));
+	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), nonce, 16, (const uint8_t *)pt,
+	                strlen(pt), (const uint8_t *)ad, strlen(ad)));
+	CHECK_MEM(out, out_len, want, want_len);
+	aead_ctx_cleanup(&ctx);
+}
+
+static void test_rfc8452(void)
+{
+	/* RFC 8452 Appendix C.1 (AEAD_AES_128_GCM_SIV) */
+	static const struct {
+		const char *key, *nonce, *aad, *pt, *result;
+	} v[] = {
+	    {"01000000000000000000000000000000", "030000000000000000000000", "", "",
+	     "dc20e2d83f25705bb49e439eca56de25"},
+	    {"01000000000000000000000000000000", "030000000000000000000000", "", "0100000000000000",
+	     "b5d839330ac7b786578782fff6013b815b287c22493a364c"},
+	    {"01000000000000000000000000000000", "030000000000000000000000", "01",
+	     "0200000000000000", "1e6daba35669f4273b0a1a2560969cdf790d99759abd1508"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t key[16], nonce[12], aad[16], pt[32], want[64], out[64], back[64];
+		size_t key_len = unhex(key, v[i].key), nonce_len = unhex(nonce, v[i].nonce);
+		size_t aad_len = unhex(aad, v[i].aad), pt_len = unhex(pt, v[i].pt);
+		size_t want_len = unhex(want, v[i].result), out_len, back_len;
+		aead_ctx ctx;
+		CHECK(aead_ctx_init(&ctx, AEAD_AES_128_GCM_SIV, key, key_len));
+		CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), nonce, nonce_len, pt, pt_len, aad,
+		                aad_len));
+		CHECK_MEM(out, out_len, want, want_len);
+		CHECK(aead_open(&ctx, back, &back_len, sizeof(back), nonce, nonce_len, out, out_len,
+		                aad, aad_len));
+		CHECK_MEM(back, back_len, pt, pt_len);
+		aead_ctx_cleanup(&ctx);
+	}
+}
+
+static const uint16_t ids[] = {AEAD_AES_SIV_CMAC_256, AEAD_AES_SIV_CMAC_512, AEAD_AES_128_GCM_SIV};
+
+static void test_roundtrip_and_tamper(void)
+{
+	for (size_t a = 0; a < sizeof(ids) / sizeof(ids[0]); a++) {
+		uint16_t id = ids[a];
+		uint8_t key[AEAD_MAX_KEY_LEN], nonce[AEAD_MAX_NONCE_LEN], ad[64];
+		uint8_t pt[320], ct[340], back[340], inplace[340];
+		size_t nlen = aead_nonce_len(id);
+		aead_ctx ctx;
+
+		RAND_bytes(key, sizeof(key));
+		CHECK(aead_ctx_init(&ctx, id, key, aead_key_len(id)));
+		for (size_t len = 0; len <= 300; len += (len < 40 ? 1 : 13)) {
+			size_t ct_len, back_len;
+			RAND_bytes(nonce, sizeof(nonce));
+			RAND_bytes(ad, sizeof(ad));
+			RAND_bytes(pt, len);
+			CHECK(
+			    aead_seal(&ctx, ct, &ct_len, sizeof(ct), nonce, nlen, pt, len, ad, 48));
+			CHECK_EQ(ct_len, len + AEAD_TAG_LEN);
+			CHECK(aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen, ct,
+			                ct_len, ad, 48));
+			CHECK_MEM(back, back_len, pt, len);
+
+			/* in place, both directions */
+			memcpy(inplace, pt, len);
+			size_t ip_len;
+			CHECK(aead_seal(&ctx, inplace, &ip_len, sizeof(inplace), nonce, nlen,
+			                inplace, len, ad, 48));
+			CHECK_MEM(inplace, ip_len, ct, ct_len);
+			CHECK(aead_open(&ctx, inplace, &ip_len, sizeof(inplace), nonce, nlen,
+			                inplace, ct_len, ad, 48));
+			CHECK_MEM(inplace, ip_len, pt, len);
+
+			if (len > 64 && len != 300) {
+				continue; /* full bit-flip sweeps on the shorter sizes */
+			}
+			for (size_t bit = 0; bit < ct_len * 8; bit++) {
+				ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				CHECK(!aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen,
+				                 ct, ct_len, ad, 48));
+				ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			for (size_t bit = 0; bit < 48 * 8; bit += 7) {
+				ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				CHECK(!aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen,
+				                 ct, ct_len, ad, 48));
+				ad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			for (size_t bit = 0; bit < nlen * 8; bit++) {
+				nonce[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				CHECK(!aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen,
+				                 ct, ct_len, ad, 48));
+				nonce[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			}
+			/* AD length is authenticated too */
+			CHECK(!aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen, ct,
+			                 ct_len, ad, 47));
+			/* truncated ciphertext */
+			if (ct_len > AEAD_TAG_LEN) {
+				CHECK(!aead_open(&ctx, back, &back_len, sizeof(back), nonce, nlen,
+				                 ct, ct_len - 1, ad, 48));
+			}
+		}
+		/* output buffers that are too small are refused */
+		size_t out_len;
+		CHECK(!aead_seal(&ctx, ct, &out_len, 10 + AEAD_TAG_LEN - 1, nonce, nlen, pt, 10, ad,
+		                 4));
+		CHECK(aead_seal(&ctx, ct, &out_len, 10 + AEAD_TAG_LEN, nonce, nlen, pt, 10, ad, 4));
+		CHECK(
+		    !aead_open(&ctx, back, &out_len, 9, nonce, nlen, ct, 10 + AEAD_TAG_LEN, ad, 4));
+		CHECK(!aead_open(&ctx, back, &out_len, sizeof(back), nonce, nlen, ct,
+		                 AEAD_TAG_LEN - 1, ad, 4));
+		aead_ctx_cleanup(&ctx);
+		CHECK_EQ(ctx.id, 0);
+	}
+}
+
+static void test_arguments(void)
+{
+	uint8_t key[AEAD_MAX_KEY_LEN] = {0};
+	aead_ctx ctx;
+
+	CHECK(!aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_256, key, 16));
+	CHECK(!aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_256, key, 64));
+	CHECK(!aead_ctx_init(&ctx, AEAD_AES_128_GCM_SIV, key, 32));
+	CHECK(!aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_384, key, 48));
+	CHECK(!aead_ctx_init(&ctx, AEAD_AES_256_GCM_SIV, key, 32));
+	CHECK(!aead_ctx_init(&ctx, 0, key, 32));
+	CHECK(!aead_supported(16) && !aead_supported(31) && !aead_supported(0));
+	CHECK(aead_supported(15) && aead_supported(17) && aead_supported(30));
+	CHECK(aead_nonce_ok(15, 16) && !aead_nonce_ok(15, 15) && !aead_nonce_ok(15, 17) &&
+	      !aead_nonce_ok(15, 0));
+	CHECK(aead_nonce_ok(30, 12) && !aead_nonce_ok(30, 16) && !aead_nonce_ok(30, 11));
+
+	/* GCM-SIV needs a 12-byte nonce */
+	uint8_t out[64];
+	size_t out_len;
+	CHECK(aead_ctx_init(&ctx, AEAD_AES_128_GCM_SIV, key, 16));
+	CHECK(!aead_seal(&ctx, out, &out_len, sizeof(out), key, 16, key, 4, NULL, 0));
+	aead_ctx_cleanup(&ctx);
+	/* a cleaned-up context refuses to work */
+	CHECK(!aead_seal(&ctx, out, &out_len, sizeof(out), key, 12, key, 4, NULL, 0));
+}
+
+int main(void)
+{
+	test_rfc5297_a1();
+	test_rfc5297_a2();
+	test_siv512_kat();
+	test_rfc8452();
+	test_roundtrip_and_tamper();
+	test_arguments();
+	return test_summary("aead");
+}
