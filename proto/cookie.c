@@ -74,7 +74,7 @@ int cookie_open(struct cookie_keys *out, const aead_ctx *ck, const CBS *cookie)
 
 	memset(out, 0, sizeof(*out));
 	/* The length alone must name a possible session AEAD before any
-	 * crypto runs: 70 (AEAD 30), 102 (AEAD 15) or 166 (AEAD 17). */
+	 * crypto runs: 68 (AEAD 30), 100 (AEAD 15) or 164 (AEAD 17). */
 	if (CBS_len(&c) != cookie_len(AEAD_AES_128_GCM_SIV) &&
 	    CBS_len(&c) != cookie_len(AEAD_AES_SIV_CMAC_256) &&
 	    CBS_len(&c) != cookie_len(AEAD_AES_SIV_CMAC_512)) {

@@ -4,18 +4,22 @@
  *   offset  size  field
  *   0       4     key id, big-endian: names the cookie key's generation and
  *                 epoch (see common/keys.h) so a responder finds the key in O(1)
- *   4       16    nonce, random
- *   20      16    SIV tag V                      \  AES-SIV-CMAC-256 (AEAD 15)
- *   36      n     encrypted plaintext:            |  under the epoch's cookie key,
+ *   4       14    nonce, random
+ *   18      16    SIV tag V                      \  AES-SIV-CMAC-256 (AEAD 15)
+ *   34      n     encrypted plaintext:            |  under the epoch's cookie key,
  *                   u16 AEAD id (big-endian)      |  associated data = the 4
  *                   C2S key (aead_key_len bytes)  |  key-id bytes, nonce as the
  *                   S2C key (aead_key_len bytes) /   last AD component
  *
- * Sizes: AEAD 15 (32-byte keys) 4 + 16 + 16 + 66 = 102 bytes; AEAD 30
- * (16-byte keys) 4 + 16 + 16 + 34 = 70 bytes; AEAD 17 166 bytes.
+ * Sizes: AEAD 15 (32-byte keys) 4 + 14 + 16 + 66 = 100 bytes; AEAD 30
+ * (16-byte keys) 4 + 14 + 16 + 34 = 68 bytes; AEAD 17 164 bytes. Every size
+ * is a multiple of 4 on purpose: a Cookie extension field then needs no
+ * padding, so the field body a responder receives is exactly the cookie.
  *
- * SIV is misuse-resistant, so a random 16-byte nonce is safe even at very
- * high minting rates, and the cookie stays one AES-only computation.
+ * SIV is misuse-resistant and the nonce is only one S2V component, so a
+ * random 14-byte nonce is safe even at very high minting rates (a repeat
+ * would reveal only that two cookies hold the same keys), and the cookie
+ * stays one AES-only computation.
  * These are pure functions: the caller supplies the nonce.
  */
 #ifndef NTS_COOKIE_H
@@ -30,7 +34,7 @@
 #include "common/compiler.h"
 
 #define COOKIE_KEY_ID_LEN 4
-#define COOKIE_NONCE_LEN  16
+#define COOKIE_NONCE_LEN  14
 #define COOKIE_OVERHEAD   (COOKIE_KEY_ID_LEN + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 2)
 #define COOKIE_MAX_LEN    (COOKIE_OVERHEAD + 2 * AEAD_MAX_KEY_LEN)
 /* The cookie key is a 32-byte AES-SIV-CMAC-256 key. */

@@ -16,7 +16,7 @@ COOKIE_KEY = b"\x42" * 32
 KEYLEN = {15: 32, 30: 16, 17: 64}
 
 
-def cookie(aead_id, c2s, s2c, key_id=0x01000005, nonce=b"\x07" * 16):
+def cookie(aead_id, c2s, s2c, key_id=0x01000005, nonce=b"\x07" * 14):
     kid = struct.pack(">I", key_id)
     plain = struct.pack(">H", aead_id) + c2s + s2c
     return kid + nonce + AESSIV(COOKIE_KEY).encrypt(plain, [kid, nonce])
@@ -35,7 +35,7 @@ def cookies():
         write("cookie", "valid-%d" % aead, c)
         write("cookie", "trunc-%d" % aead, c[:-1])
     write("cookie", "short", b"\x00\x00\x00\x01")
-    write("cookie", "bad-aead", cookie(16, b"\x01" * 24, b"\x02" * 24)[:102])
+    write("cookie", "bad-aead", cookie(16, b"\x01" * 24, b"\x02" * 24)[:100])
 
 
 if __name__ == "__main__":

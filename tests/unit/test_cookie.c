@@ -40,9 +40,9 @@ int main(void)
 	CHECK(aead_ctx_init(&ck2, COOKIE_AEAD, key2, sizeof(key2)));
 	CHECK(aead_ctx_init(&wrong_aead, AEAD_AES_128_GCM_SIV, key, 16));
 
-	CHECK_EQ(cookie_len(AEAD_AES_SIV_CMAC_256), 102);
-	CHECK_EQ(cookie_len(AEAD_AES_128_GCM_SIV), 70);
-	CHECK_EQ(cookie_len(AEAD_AES_SIV_CMAC_512), 166);
+	CHECK_EQ(cookie_len(AEAD_AES_SIV_CMAC_256), 100);
+	CHECK_EQ(cookie_len(AEAD_AES_128_GCM_SIV), 68);
+	CHECK_EQ(cookie_len(AEAD_AES_SIV_CMAC_512), 164);
 	CHECK_EQ(cookie_len(16), 0);
 	CHECK_EQ(cookie_len(AEAD_AES_SIV_CMAC_512), COOKIE_MAX_LEN);
 
@@ -117,12 +117,12 @@ int main(void)
 
 	/* Known answer: a cookie sealed by an independent AES-SIV (Python
 	 * cryptography, tests/fuzz/make-corpus.py) under key 0x42 x 32, key id
-	 * 0x01000005, nonce 0x07 x 16, AEAD 30, C2S 00..0f, S2C 64..73. */
+	 * 0x01000005, nonce 0x07 x 14, AEAD 30, C2S 00..0f, S2C 64..73. */
 	{
 		static const char kat_hex[] =
-		    "010000050707070707070707070707070707070721430252d6fa4dccd13fad0166aff64ee9b265"
-		    "07044c850a77918a40d35419d3c99f6243127ea990c527f1bf5abc1029bab3";
-		uint8_t kat[70], k42[COOKIE_KEY_LEN];
+		    "0100000507070707070707070707070707079a3bdf9c80971a2cd340dd86a2fae1f901cb916382"
+		    "4d2b5e3b14649cc391c4f1eddecd84528fb645eabbd9bdb29ebcf3fb90";
+		uint8_t kat[68], k42[COOKIE_KEY_LEN];
 		struct cookie_keys got;
 		aead_ctx ck42;
 		for (size_t i = 0; i < sizeof(kat); i++) {
