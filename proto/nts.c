@@ -1,0 +1,303 @@
+/*
+ * nts.c: NTS extension fields for NTPv4 (see nts.h).
+ */
+#include "proto/nts.h"
+
+#include <string.h>
+
+static size_t pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* parse_auth_body reads u16 nonce length, u16 ciphertext length, the
+ * nonce and the ciphertext (each padded to 4); anything after that is the
+ * Authenticator's "additional padding" and is ignored. */
+static int parse_auth_body(CBS body, CBS *out_nonce, CBS *out_ct)
+{
+	uint16_t nl, cl;
+	return CBS_get_u16(&body, &nl) && CBS_get_u16(&body, &cl) &&
+	       CBS_get_bytes(&body, out_nonce, nl) && CBS_skip(&body, pad4(nl) - nl) &&
+	       CBS_get_bytes(&body, out_ct, cl) && CBS_skip(&body, pad4(cl) - cl);
+}
+
+enum nts_parse_result nts_parse_request(struct nts_request *out, const uint8_t *pkt, size_t len)
+{
+	CBS in;
+	struct ntp_ef ef;
+	size_t num_uid = 0, num_cookie = 0, num_ph = 0, ph_len = 0;
+	int saw_nts = 0, auth_seen = 0, walk_error = 0, ph_mismatch = 0, auth_bad = 0;
+
+	memset(out, 0, sizeof(*out));
+	CBS_init(&in, pkt, len);
+	if (!ntp_header_parse(&out->header, &in)) {
+		return NTS_PARSE_MALFORMED;
+	}
+	while (CBS_len(&in) > 0) {
+		size_t off = len - CBS_len(&in);
+		if (auth_seen) {
+			/* the Authenticator must be the last field */
+			walk_error = 1;
+			break;
+		}
+		if (!ntp_ef_next(&in, &ef)) {
+			walk_error = 1; /* a legacy MAC, or garbage */
+			break;
+		}
+		switch (ef.type) {
+		case NTS_EF_UID:
+			saw_nts = 1;
+			num_uid++;
+			out->uid = ef.body;
+			out->uid_ef_len = ef.len;
+			break;
+		case NTS_EF_COOKIE:
+			saw_nts = 1;
+			num_cookie++;
+			out->cookie = ef.body;
+			break;
+		case NTS_EF_PLACEHOLDER:
+			saw_nts = 1;
+			if (num_ph > 0 && CBS_len(&ef.body) != ph_len) {
+				ph_mismatch = 1;
+			}
+			ph_len = CBS_len(&ef.body);
+			num_ph++;
+			break;
+		case NTS_EF_AUTH:
+			saw_nts = 1;
+			auth_seen = 1;
+			out->ad_len = off;
+			if (!parse_auth_body(ef.body, &out->nonce, &out->ciphertext)) {
+				auth_bad = 1;
+			}
+			break;
+		default:
+			break; /* unknown fields are authenticated, not interpreted */
+		}
+	}
+	if (!saw_nts) {
+		return NTS_PARSE_PLAIN;
+	}
+	if (walk_error || auth_bad || !auth_seen || num_uid != 1 || num_cookie != 1 ||
+	    CBS_len(&out->uid) < NTS_UID_MIN || CBS_len(&out->uid) > NTS_UID_MAX ||
+	    CBS_len(&out->cookie) < NTS_COOKIE_MIN || CBS_len(&out->cookie) > NTS_COOKIE_MAX ||
+	    ph_mismatch || (num_ph > 0 && ph_len != CBS_len(&out->cookie)) ||
+	    CBS_len(&out->nonce) == 0 || CBS_len(&out->ciphertext) < AEAD_TAG_LEN) {
+		return NTS_PARSE_MALFORMED;
+	}
+	if (num_ph > NTS_MAX_PLACEHOLDERS) {
+		return NTS_PARSE_TOO_MANY_PLACEHOLDERS;
+	}
+	out->num_placeholders = num_ph;
+	return NTS_PARSE_OK;
+}
+
+int nts_count_encrypted_placeholders(size_t *io_num, const uint8_t *plain, size_t plain_len,
+                                     size_t cookie_len)
+{
+	CBS in;
+	struct ntp_ef ef;
+
+	CBS_init(&in, plain, plain_len);
+	while (CBS_len(&in) > 0) {
+		if (!ntp_ef_next(&in, &ef)) {
+			return 0;
+		}
+		if (ef.type == NTS_EF_PLACEHOLDER) {
+			if (CBS_len(&ef.body) != cookie_len || *io_num >= NTS_MAX_PLACEHOLDERS) {
+				return 0;
+			}
+			(*io_num)++;
+		}
+	}
+	return 1;
+}
+
+size_t nts_response_plain_len(size_t num_cookies, size_t cookie_len)
+{
+	return num_cookies * ntp_ef_size(cookie_len);
+}
+
+int nts_add_cookie_ef_header(CBB *out, size_t cookie_len)
+{
+	return ntp_ef_add_header(out, NTS_EF_COOKIE, cookie_len);
+}
+
+/* add_uid_echo copies the request's UID field as it was sent. */
+static int add_uid_echo(CBB *out, const struct nts_request *req)
+{
+	return CBB_add_u16(out, NTS_EF_UID) && CBB_add_u16(out, (uint16_t)req->uid_ef_len) &&
+	       CBB_add_bytes(out, CBS_data(&req->uid), CBS_len(&req->uid));
+}
+
+int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *req, size_t req_len,
+                       const struct ntp_header *hdr, const aead_ctx *s2c, const uint8_t *nonce,
+                       size_t nonce_len, uint8_t *plain, size_t plain_len, size_t plain_cap)
+{
+	size_t fixed, ct_len, auth_len, sealed, ad_len;
+	uint8_t *ct;
+	CBB cbb;
+
+	if (plain_len % 4 != 0 || nonce_len == 0) {
+		return 0;
+	}
+	fixed = NTP_HEADER_LEN + req->uid_ef_len + 4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN;
+	if (fixed + plain_len > req_len) {
+		return 0;
+	}
+	size_t diff = req_len - fixed - plain_len;
+	if (diff >= NTP_EF_MIN_LEN) {
+		/* fill the difference with one encrypted padding field */
+		if (plain_cap - plain_len < diff) {
+			return 0;
+		}
+		plain[plain_len] = (uint8_t)(NTS_EF_PADDING >> 8);
+		plain[plain_len + 1] = (uint8_t)NTS_EF_PADDING;
+		plain[plain_len + 2] = (uint8_t)(diff >> 8);
+		plain[plain_len + 3] = (uint8_t)diff;
+		memset(plain + plain_len + 4, 0, diff - 4);
+		plain_len += diff;
+	}
+	ct_len = plain_len + AEAD_TAG_LEN;
+	auth_len = 4 + 4 + pad4(nonce_len) + pad4(ct_len);
+	if (auth_len > 0xffff) {
+		return 0;
+	}
+	CBB_init_fixed(&cbb, out, req_len);
+	if (!ntp_header_build(&cbb, hdr) || !add_uid_echo(&cbb, req)) {
+		goto err;
+	}
+	ad_len = CBB_len(&cbb);
+	if (!CBB_add_u16(&cbb, NTS_EF_AUTH) || !CBB_add_u16(&cbb, (uint16_t)auth_len) ||
+	    !CBB_add_u16(&cbb, (uint16_t)nonce_len) || !CBB_add_u16(&cbb, (uint16_t)ct_len) ||
+	    !CBB_add_bytes(&cbb, nonce, nonce_len) || !ntp_ef_add_padding(&cbb, nonce_len) ||
+	    !CBB_add_space(&cbb, &ct, ct_len) ||
+	    !aead_seal(s2c, ct, &sealed, ct_len, nonce, nonce_len, plain, plain_len, out, ad_len) ||
+	    !CBB_finish(&cbb, NULL, out_len)) {
+		goto err;
+	}
+	return 1;
+err:
+	CBB_cleanup(&cbb);
+	return 0;
+}
+
+int nts_build_nak(uint8_t *out, size_t *out_len, const struct nts_request *req, size_t req_len,
+                  const struct ntp_header *hdr)
+{
+	struct ntp_header h = *hdr;
+	CBB cbb;
+
+	h.stratum = 0;
+	h.refid = NTP_KISS_NTSN;
+	CBB_init_fixed(&cbb, out, req_len);
+	if (!ntp_header_build(&cbb, &h) || !add_uid_echo(&cbb, req) ||
+	    !CBB_finish(&cbb, NULL, out_len)) {
+		CBB_cleanup(&cbb);
+		return 0;
+	}
+	return 1;
+}
+
+static int add_ef(CBB *out, uint16_t type, const uint8_t *body, size_t len)
+{
+	return ntp_ef_add_header(out, type, len) && CBB_add_bytes(out, body, len) &&
+	       ntp_ef_add_padding(out, len);
+}
+
+int nts_build_request(uint8_t *out, size_t out_cap, size_t *out_len, const struct ntp_header *hdr,
+                      const uint8_t *uid, size_t uid_len, const uint8_t *cookie, size_t cookie_len,
+                      size_t num_placeholders, const aead_ctx *c2s, const uint8_t *nonce,
+                      size_t nonce_len)
+{
+	static const uint8_t zero[NTS_COOKIE_MAX];
+	uint8_t *tag;
+	size_t ad_len, tag_len;
+	CBB cbb;
+
+	if (cookie_len > NTS_COOKIE_MAX || num_placeholders > NTS_MAX_PLACEHOLDERS) {
+		return 0;
+	}
+	CBB_init_fixed(&cbb, out, out_cap);
+	if (!ntp_header_build(&cbb, hdr) || !add_ef(&cbb, NTS_EF_UID, uid, uid_len) ||
+	    !add_ef(&cbb, NTS_EF_COOKIE, cookie, cookie_len)) {
+		goto err;
+	}
+	for (size_t i = 0; i < num_placeholders; i++) {
+		if (!add_ef(&cbb, NTS_EF_PLACEHOLDER, zero, cookie_len)) {
+			goto err;
+		}
+	}
+	ad_len = CBB_len(&cbb);
+	if (!CBB_add_u16(&cbb, NTS_EF_AUTH) ||
+	    !CBB_add_u16(&cbb, (uint16_t)(4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN)) ||
+	    !CBB_add_u16(&cbb, (uint16_t)nonce_len) || !CBB_add_u16(&cbb, AEAD_TAG_LEN) ||
+	    !CBB_add_bytes(&cbb, nonce, nonce_len) || !ntp_ef_add_padding(&cbb, nonce_len) ||
+	    !CBB_add_space(&cbb, &tag, AEAD_TAG_LEN) ||
+	    !aead_seal(c2s, tag, &tag_len, AEAD_TAG_LEN, nonce, nonce_len, NULL, 0, out, ad_len) ||
+	    !CBB_finish(&cbb, NULL, out_len)) {
+		goto err;
+	}
+	return 1;
+err:
+	CBB_cleanup(&cbb);
+	return 0;
+}
+
+enum nts_client_result nts_parse_response(struct nts_response *out, const uint8_t *pkt, size_t len,
+                                          const uint8_t *uid, size_t uid_len, const aead_ctx *s2c,
+                                          uint8_t *scratch, size_t scratch_cap)
+{
+	CBS in, nonce, ct;
+	struct ntp_ef ef;
+	int uid_ok = 0, auth_seen = 0, auth_ok = 0;
+	size_t auth_off = 0, plain_len;
+
+	memset(out, 0, sizeof(*out));
+	CBS_init(&in, pkt, len);
+	if (!ntp_header_parse(&out->header, &in)) {
+		return NTS_RESP_MALFORMED;
+	}
+	while (CBS_len(&in) > 0) {
+		size_t off = len - CBS_len(&in);
+		if (auth_seen || !ntp_ef_next(&in, &ef)) {
+			return NTS_RESP_MALFORMED;
+		}
+		if (ef.type == NTS_EF_UID) {
+			/* the echo is our UID field, padding included */
+			uid_ok = CBS_len(&ef.body) == ntp_ef_size(uid_len) - 4 &&
+			         memcmp(CBS_data(&ef.body), uid, uid_len) == 0;
+		} else if (ef.type == NTS_EF_AUTH) {
+			auth_seen = 1;
+			auth_off = off;
+			if (!parse_auth_body(ef.body, &nonce, &ct)) {
+				return NTS_RESP_MALFORMED;
+			}
+		}
+	}
+	if (!uid_ok) {
+		return NTS_RESP_BAD_UID;
+	}
+	if (!auth_seen) {
+		if (out->header.stratum == 0 && out->header.refid == NTP_KISS_NTSN) {
+			return NTS_RESP_NAK;
+		}
+		return NTS_RESP_BAD_AUTH;
+	}
+	auth_ok = aead_open(s2c, scratch, &plain_len, scratch_cap, CBS_data(&nonce),
+	                    CBS_len(&nonce), CBS_data(&ct), CBS_len(&ct), pkt, auth_off);
+	if (!auth_ok) {
+		return NTS_RESP_BAD_AUTH;
+	}
+	CBS_init(&in, scratch, plain_len);
+	while (CBS_len(&in) > 0) {
+		if (!ntp_ef_next(&in, &ef)) {
+			return NTS_RESP_MALFORMED;
+		}
+		if (ef.type == NTS_EF_COOKIE && out->num_cookies < NTS_MAX_COOKIES) {
+			out->cookies[out->num_cookies++] = ef.body;
+		}
+	}
+	return NTS_RESP_OK;
+}
