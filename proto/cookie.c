@@ -20,7 +20,7 @@ size_t cookie_len(uint16_t aead_id)
 	return kl == 0 ? 0 : COOKIE_OVERHEAD + 2 * kl;
 }
 
-int cookie_seal(CBB *out, const aead_ctx *ck, uint32_t key_id,
+int cookie_seal(struct wbuf *out, const aead_ctx *ck, uint32_t key_id,
                 const uint8_t nonce[COOKIE_NONCE_LEN], const struct cookie_keys *keys)
 {
 	uint8_t plain[PLAIN_MAX];
@@ -43,8 +43,8 @@ int cookie_seal(CBB *out, const aead_ctx *ck, uint32_t key_id,
 	kid[2] = (uint8_t)(key_id >> 8);
 	kid[3] = (uint8_t)key_id;
 
-	if (!CBB_add_bytes(out, kid, sizeof(kid)) || !CBB_add_bytes(out, nonce, COOKIE_NONCE_LEN) ||
-	    !CBB_add_space(out, &dst, plain_len + AEAD_TAG_LEN) ||
+	if (!wbuf_bytes(out, kid, sizeof(kid)) || !wbuf_bytes(out, nonce, COOKIE_NONCE_LEN) ||
+	    (dst = wbuf_space(out, plain_len + AEAD_TAG_LEN)) == NULL ||
 	    !aead_seal(ck, dst, &sealed_len, plain_len + AEAD_TAG_LEN, nonce, COOKIE_NONCE_LEN,
 	               plain, plain_len, kid, sizeof(kid))) {
 		goto err;

@@ -32,6 +32,7 @@
 
 #include "common/aead.h"
 #include "common/compiler.h"
+#include "proto/wbuf.h"
 
 #define COOKIE_KEY_ID_LEN 4
 #define COOKIE_NONCE_LEN  14
@@ -59,7 +60,7 @@ size_t cookie_len(uint16_t aead_id);
 /* cookie_seal appends the cookie for |keys| to |out|, sealed with the
  * cookie key |ck| (an AEAD 15 context) under |key_id| and |nonce|.
  * Returns 1 on success, 0 if |keys| is inconsistent or |out| is full. */
-int cookie_seal(CBB *out, const aead_ctx *ck, uint32_t key_id,
+int cookie_seal(struct wbuf *out, const aead_ctx *ck, uint32_t key_id,
                 const uint8_t nonce[COOKIE_NONCE_LEN], const struct cookie_keys *keys) NTS_WUR;
 
 /* cookie_key_id reads the key id without any crypto; 0 if |cookie| is

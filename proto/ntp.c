@@ -3,7 +3,6 @@
  */
 #include "proto/ntp.h"
 
-
 int ntp_header_parse(struct ntp_header *out, CBS *in)
 {
 	uint8_t b0, stratum, poll, precision;
@@ -24,15 +23,14 @@ int ntp_header_parse(struct ntp_header *out, CBS *in)
 	return 1;
 }
 
-int ntp_header_build(CBB *out, const struct ntp_header *h)
+int ntp_header_build(struct wbuf *out, const struct ntp_header *h)
 {
 	uint8_t b0 = (uint8_t)(((h->leap & 3) << 6) | ((h->version & 7) << 3) | (h->mode & 7));
-	return CBB_add_u8(out, b0) && CBB_add_u8(out, h->stratum) &&
-	       CBB_add_u8(out, (uint8_t)h->poll) && CBB_add_u8(out, (uint8_t)h->precision) &&
-	       CBB_add_u32(out, h->root_delay) && CBB_add_u32(out, h->root_dispersion) &&
-	       CBB_add_u32(out, h->refid) && CBB_add_u64(out, h->reference_ts) &&
-	       CBB_add_u64(out, h->origin_ts) && CBB_add_u64(out, h->receive_ts) &&
-	       CBB_add_u64(out, h->transmit_ts);
+	return wbuf_u8(out, b0) && wbuf_u8(out, h->stratum) && wbuf_u8(out, (uint8_t)h->poll) &&
+	       wbuf_u8(out, (uint8_t)h->precision) && wbuf_u32(out, h->root_delay) &&
+	       wbuf_u32(out, h->root_dispersion) && wbuf_u32(out, h->refid) &&
+	       wbuf_u64(out, h->reference_ts) && wbuf_u64(out, h->origin_ts) &&
+	       wbuf_u64(out, h->receive_ts) && wbuf_u64(out, h->transmit_ts);
 }
 
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)
@@ -97,21 +95,13 @@ size_t ntp_ef_size(size_t body_len)
 	return len < NTP_EF_MIN_LEN ? NTP_EF_MIN_LEN : len;
 }
 
-int ntp_ef_add_header(CBB *out, uint16_t type, size_t body_len)
+int ntp_ef_add_header(struct wbuf *out, uint16_t type, size_t body_len)
 {
 	size_t len = ntp_ef_size(body_len);
-	return len <= 0xffff && CBB_add_u16(out, type) && CBB_add_u16(out, (uint16_t)len);
+	return len <= 0xffff && wbuf_u16(out, type) && wbuf_u16(out, (uint16_t)len);
 }
 
-int ntp_ef_add_padding(CBB *out, size_t body_len)
+int ntp_ef_add_padding(struct wbuf *out, size_t body_len)
 {
-	uint8_t *p;
-	size_t pad = ntp_ef_size(body_len) - 4 - body_len;
-	if (!CBB_add_space(out, &p, pad)) {
-		return 0;
-	}
-	for (size_t i = 0; i < pad; i++) {
-		p[i] = 0;
-	}
-	return 1;
+	return wbuf_zeros(out, ntp_ef_size(body_len) - 4 - body_len);
 }

@@ -12,6 +12,7 @@
 #include <openssl/bytestring.h>
 
 #include "common/compiler.h"
+#include "proto/wbuf.h"
 
 #define NTP_HEADER_LEN 48
 #define NTP_EF_MIN_LEN 16
@@ -61,7 +62,7 @@ struct ntp_header {
 int ntp_header_parse(struct ntp_header *out, CBS *in) NTS_WUR;
 
 /* ntp_header_build appends the 48-byte header to |out|. */
-int ntp_header_build(CBB *out, const struct ntp_header *h) NTS_WUR;
+int ntp_header_build(struct wbuf *out, const struct ntp_header *h) NTS_WUR;
 
 /*
  * Timestamps. An NTP timestamp names a second within a 136-year era. We
@@ -91,8 +92,8 @@ int ntp_ef_next(CBS *in, struct ntp_ef *out) NTS_WUR;
 /* ntp_ef_add_header appends an EF header for a body of |body_len| bytes
  * (the field length is 4 + body_len rounded up to 4, at least 16); the
  * caller then appends the body and calls ntp_ef_add_padding. */
-int ntp_ef_add_header(CBB *out, uint16_t type, size_t body_len) NTS_WUR;
-int ntp_ef_add_padding(CBB *out, size_t body_len) NTS_WUR;
+int ntp_ef_add_header(struct wbuf *out, uint16_t type, size_t body_len) NTS_WUR;
+int ntp_ef_add_padding(struct wbuf *out, size_t body_len) NTS_WUR;
 /* ntp_ef_size returns the field length for a body of |body_len| bytes. */
 size_t ntp_ef_size(size_t body_len);
 

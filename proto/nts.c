@@ -119,16 +119,16 @@ size_t nts_response_plain_len(size_t num_cookies, size_t cookie_len)
 	return num_cookies * ntp_ef_size(cookie_len);
 }
 
-int nts_add_cookie_ef_header(CBB *out, size_t cookie_len)
+int nts_add_cookie_ef_header(struct wbuf *out, size_t cookie_len)
 {
 	return ntp_ef_add_header(out, NTS_EF_COOKIE, cookie_len);
 }
 
 /* add_uid_echo copies the request's UID field as it was sent. */
-static int add_uid_echo(CBB *out, const struct nts_request *req)
+static int add_uid_echo(struct wbuf *out, const struct nts_request *req)
 {
-	return CBB_add_u16(out, NTS_EF_UID) && CBB_add_u16(out, (uint16_t)req->uid_ef_len) &&
-	       CBB_add_bytes(out, CBS_data(&req->uid), CBS_len(&req->uid));
+	return wbuf_u16(out, NTS_EF_UID) && wbuf_u16(out, (uint16_t)req->uid_ef_len) &&
+	       wbuf_bytes(out, CBS_data(&req->uid), CBS_len(&req->uid));
 }
 
 int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *req, size_t req_len,
@@ -137,7 +137,7 @@ int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *
 {
 	size_t fixed, ct_len, auth_len, sealed, ad_len;
 	uint8_t *ct;
-	CBB cbb;
+	struct wbuf w;
 
 	if (plain_len % 4 != 0 || nonce_len == 0) {
 		return 0;
@@ -164,22 +164,21 @@ int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *
 	if (auth_len > 0xffff) {
 		return 0;
 	}
-	CBB_init_fixed(&cbb, out, req_len);
-	if (!ntp_header_build(&cbb, hdr) || !add_uid_echo(&cbb, req)) {
+	wbuf_init(&w, out, req_len);
+	if (!ntp_header_build(&w, hdr) || !add_uid_echo(&w, req)) {
 		goto err;
 	}
-	ad_len = CBB_len(&cbb);
-	if (!CBB_add_u16(&cbb, NTS_EF_AUTH) || !CBB_add_u16(&cbb, (uint16_t)auth_len) ||
-	    !CBB_add_u16(&cbb, (uint16_t)nonce_len) || !CBB_add_u16(&cbb, (uint16_t)ct_len) ||
-	    !CBB_add_bytes(&cbb, nonce, nonce_len) || !ntp_ef_add_padding(&cbb, nonce_len) ||
-	    !CBB_add_space(&cbb, &ct, ct_len) ||
-	    !aead_seal(s2c, ct, &sealed, ct_len, nonce, nonce_len, plain, plain_len, out, ad_len) ||
-	    !CBB_finish(&cbb, NULL, out_len)) {
+	ad_len = w.len;
+	if (!wbuf_u16(&w, NTS_EF_AUTH) || !wbuf_u16(&w, (uint16_t)auth_len) ||
+	    !wbuf_u16(&w, (uint16_t)nonce_len) || !wbuf_u16(&w, (uint16_t)ct_len) ||
+	    !wbuf_bytes(&w, nonce, nonce_len) || !ntp_ef_add_padding(&w, nonce_len) ||
+	    (ct = wbuf_space(&w, ct_len)) == NULL ||
+	    !aead_seal(s2c, ct, &sealed, ct_len, nonce, nonce_len, plain, plain_len, out, ad_len)) {
 		goto err;
 	}
+	*out_len = w.len;
 	return 1;
 err:
-	CBB_cleanup(&cbb);
 	return 0;
 }
 
@@ -187,22 +186,21 @@ int nts_build_nak(uint8_t *out, size_t *out_len, const struct nts_request *req, 
                   const struct ntp_header *hdr)
 {
 	struct ntp_header h = *hdr;
-	CBB cbb;
+	struct wbuf w;
 
 	h.stratum = 0;
 	h.refid = NTP_KISS_NTSN;
-	CBB_init_fixed(&cbb, out, req_len);
-	if (!ntp_header_build(&cbb, &h) || !add_uid_echo(&cbb, req) ||
-	    !CBB_finish(&cbb, NULL, out_len)) {
-		CBB_cleanup(&cbb);
+	wbuf_init(&w, out, req_len);
+	if (!ntp_header_build(&w, &h) || !add_uid_echo(&w, req)) {
 		return 0;
 	}
+	*out_len = w.len;
 	return 1;
 }
 
-static int add_ef(CBB *out, uint16_t type, const uint8_t *body, size_t len)
+static int add_ef(struct wbuf *out, uint16_t type, const uint8_t *body, size_t len)
 {
-	return ntp_ef_add_header(out, type, len) && CBB_add_bytes(out, body, len) &&
+	return ntp_ef_add_header(out, type, len) && wbuf_bytes(out, body, len) &&
 	       ntp_ef_add_padding(out, len);
 }
 
@@ -214,34 +212,33 @@ int nts_build_request(uint8_t *out, size_t out_cap, size_t *out_len, const struc
 	static const uint8_t zero[NTS_COOKIE_MAX];
 	uint8_t *tag;
 	size_t ad_len, tag_len;
-	CBB cbb;
+	struct wbuf w;
 
 	if (cookie_len > NTS_COOKIE_MAX || num_placeholders > NTS_MAX_PLACEHOLDERS) {
 		return 0;
 	}
-	CBB_init_fixed(&cbb, out, out_cap);
-	if (!ntp_header_build(&cbb, hdr) || !add_ef(&cbb, NTS_EF_UID, uid, uid_len) ||
-	    !add_ef(&cbb, NTS_EF_COOKIE, cookie, cookie_len)) {
+	wbuf_init(&w, out, out_cap);
+	if (!ntp_header_build(&w, hdr) || !add_ef(&w, NTS_EF_UID, uid, uid_len) ||
+	    !add_ef(&w, NTS_EF_COOKIE, cookie, cookie_len)) {
 		goto err;
 	}
 	for (size_t i = 0; i < num_placeholders; i++) {
-		if (!add_ef(&cbb, NTS_EF_PLACEHOLDER, zero, cookie_len)) {
+		if (!add_ef(&w, NTS_EF_PLACEHOLDER, zero, cookie_len)) {
 			goto err;
 		}
 	}
-	ad_len = CBB_len(&cbb);
-	if (!CBB_add_u16(&cbb, NTS_EF_AUTH) ||
-	    !CBB_add_u16(&cbb, (uint16_t)(4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN)) ||
-	    !CBB_add_u16(&cbb, (uint16_t)nonce_len) || !CBB_add_u16(&cbb, AEAD_TAG_LEN) ||
-	    !CBB_add_bytes(&cbb, nonce, nonce_len) || !ntp_ef_add_padding(&cbb, nonce_len) ||
-	    !CBB_add_space(&cbb, &tag, AEAD_TAG_LEN) ||
-	    !aead_seal(c2s, tag, &tag_len, AEAD_TAG_LEN, nonce, nonce_len, NULL, 0, out, ad_len) ||
-	    !CBB_finish(&cbb, NULL, out_len)) {
+	ad_len = w.len;
+	if (!wbuf_u16(&w, NTS_EF_AUTH) ||
+	    !wbuf_u16(&w, (uint16_t)(4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN)) ||
+	    !wbuf_u16(&w, (uint16_t)nonce_len) || !wbuf_u16(&w, AEAD_TAG_LEN) ||
+	    !wbuf_bytes(&w, nonce, nonce_len) || !ntp_ef_add_padding(&w, nonce_len) ||
+	    (tag = wbuf_space(&w, AEAD_TAG_LEN)) == NULL ||
+	    !aead_seal(c2s, tag, &tag_len, AEAD_TAG_LEN, nonce, nonce_len, NULL, 0, out, ad_len)) {
 		goto err;
 	}
+	*out_len = w.len;
 	return 1;
 err:
-	CBB_cleanup(&cbb);
 	return 0;
 }
 

@@ -100,7 +100,7 @@ int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *
 
 /* nts_add_cookie_ef appends the EF header for a cookie of |cookie_len|
  * bytes; the caller appends the cookie, then ntp_ef_add_padding. */
-int nts_add_cookie_ef_header(CBB *out, size_t cookie_len) NTS_WUR;
+int nts_add_cookie_ef_header(struct wbuf *out, size_t cookie_len) NTS_WUR;
 
 /* nts_build_nak writes an NTS NAK (kiss-o'-death NTSN, stratum 0, the UID
  * echoed, no authenticator) for |req| into |out| (room: |req_len|). */

@@ -17,9 +17,12 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 setup() {
 	dir=$1
 	shift
-	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
+	# --reconfigure picks up test and source files added since the last run
+	# (the meson lists skip files that do not exist yet).
+	if [ -f "$dir/build.ninja" ]; then
+		set -- --reconfigure "$@"
 	fi
+	meson setup "$dir" "$@" >"build-logs/$dir.setup.log" 2>&1 || { cat "build-logs/$dir.setup.log"; exit 1; }
 }
 mkdir -p build-logs
 setup build --buildtype=debugoptimized -Dwerror=true

@@ -21,10 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	uint8_t buf[NTP_HEADER_LEN];
-	size_t len;
-	CBB cbb;
-	CBB_init_fixed(&cbb, buf, sizeof(buf));
-	if (!ntp_header_build(&cbb, &h) || !CBB_finish(&cbb, NULL, &len) ||
+	struct wbuf w;
+	wbuf_init(&w, buf, sizeof(buf));
+	if (!ntp_header_build(&w, &h) || w.len != NTP_HEADER_LEN ||
 	    memcmp(buf, data, NTP_HEADER_LEN) != 0) {
 		abort();
 	}

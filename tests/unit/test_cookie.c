@@ -17,11 +17,11 @@ static size_t seal(uint8_t *buf, size_t cap, const aead_ctx *ck, uint32_t kid,
                    const struct cookie_keys *k)
 {
 	uint8_t nonce[COOKIE_NONCE_LEN];
-	CBB cbb;
+	struct wbuf cbb;
 	size_t len = 0;
 	RAND_bytes(nonce, sizeof(nonce));
-	CBB_init_fixed(&cbb, buf, cap);
-	if (!cookie_seal(&cbb, ck, kid, nonce, k) || !CBB_finish(&cbb, NULL, &len)) {
+	wbuf_init(&cbb, buf, cap);
+	if (!cookie_seal(&cbb, ck, kid, nonce, k) || !((len = cbb.len), !cbb.failed)) {
 		len = 0;
 	}
 	return len;
