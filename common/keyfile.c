@@ -1,0 +1,325 @@
+/*
+ * keyfile.c: signed, optionally sealed key files (see keyfile.h).
+ */
+#include "common/keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bytestring.h>
+
+#include "common/smem.h"
+#include "proto/wbuf.h"
+
+static const uint8_t magic[8] = {'N', 'T', 'S', 'K', 'E', 'Y', 'F', '1'};
+#define VERSION   1
+#define GEN_LEN   (1 + 8 + 8 + 8 + KEYS_FINGERPRINT_LEN + KEYS_LEN)
+#define BODY_MAX  (1 + 1 + KEYS_DEPLOYMENT_LEN + 8 + 4 + 2 + 1 + KEYFILE_MAX_GENS * GEN_LEN)
+#define INNER_MAX (BODY_MAX + crypto_sign_BYTES)
+
+static int encode_body(struct wbuf *w, const struct keyfile *kf)
+{
+	if (kf->num_gens == 0 || kf->num_gens > KEYFILE_MAX_GENS) {
+		return 0;
+	}
+	int ok = wbuf_u8(w, VERSION) && wbuf_u8(w, kf->role) &&
+	         wbuf_bytes(w, kf->deployment, KEYS_DEPLOYMENT_LEN) && wbuf_u64(w, kf->created) &&
+	         wbuf_u32(w, kf->epoch_len) && wbuf_u16(w, kf->window) && wbuf_u8(w, kf->num_gens);
+	for (size_t i = 0; ok && i < kf->num_gens; i++) {
+		const struct keyfile_gen *g = &kf->gens[i];
+		ok = wbuf_u8(w, g->gen) && wbuf_u64(w, (uint64_t)g->activation) &&
+		     wbuf_u64(w, (uint64_t)g->retire) && wbuf_u64(w, (uint64_t)g->chain_epoch) &&
+		     wbuf_bytes(w, g->fingerprint, KEYS_FINGERPRINT_LEN) &&
+		     wbuf_bytes(w, g->key, KEYS_LEN);
+	}
+	return ok;
+}
+
+int keyfile_encode(uint8_t *out, size_t cap, size_t *out_len, const struct keyfile *kf,
+                   const uint8_t sign_sk[crypto_sign_SECRETKEYBYTES], const uint8_t *seal_pk)
+{
+	uint8_t *inner = smem_new(INNER_MAX);
+	struct wbuf w, o;
+	int ret = 0;
+
+	if (inner == NULL) {
+		return 0;
+	}
+	wbuf_init(&w, inner, INNER_MAX);
+	if (!encode_body(&w, kf)) {
+		goto err;
+	}
+	size_t body_len = w.len;
+	uint8_t *sig = wbuf_space(&w, crypto_sign_BYTES);
+	if (sig == NULL || crypto_sign_detached(sig, NULL, inner, body_len, sign_sk) != 0) {
+		goto err;
+	}
+	wbuf_init(&o, out, cap);
+	if (!wbuf_bytes(&o, magic, sizeof(magic)) || !wbuf_u8(&o, seal_pk != NULL)) {
+		goto err;
+	}
+	if (seal_pk != NULL) {
+		uint8_t *dst = wbuf_space(&o, w.len + crypto_box_SEALBYTES);
+		if (dst == NULL || crypto_box_seal(dst, inner, w.len, seal_pk) != 0) {
+			goto err;
+		}
+	} else if (!wbuf_bytes(&o, inner, w.len)) {
+		goto err;
+	}
+	*out_len = o.len;
+	ret = 1;
+err:
+	smem_free(inner);
+	return ret;
+}
+
+static int get_i64(CBS *c, int64_t *out)
+{
+	uint64_t v;
+	if (!CBS_get_u64(c, &v)) {
+		return 0;
+	}
+	*out = (int64_t)v;
+	return 1;
+}
+
+int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
+                   const struct keyfile_trust *trust, const char **out_err)
+{
+	uint8_t *inner = smem_new(INNER_MAX);
+	size_t inner_len;
+	uint8_t sealed, version;
+	CBS c, body;
+	int ret = 0;
+
+	sodium_memzero(out, sizeof(*out));
+	*out_err = "out of memory";
+	if (inner == NULL) {
+		return 0;
+	}
+	*out_err = "not a key file (bad magic or truncated header)";
+	CBS_init(&c, in, len);
+	CBS m;
+	if (!CBS_get_bytes(&c, &m, sizeof(magic)) || memcmp(CBS_data(&m), magic, 8) != 0 ||
+	    !CBS_get_u8(&c, &sealed) || sealed > 1) {
+		goto err;
+	}
+	if (sealed) {
+		*out_err = "sealed file: not sealed to this host's key, or corrupted";
+		if (!trust->has_box || CBS_len(&c) < crypto_box_SEALBYTES ||
+		    CBS_len(&c) - crypto_box_SEALBYTES > INNER_MAX ||
+		    crypto_box_seal_open(inner, CBS_data(&c), CBS_len(&c), trust->box_pk,
+		                         trust->box_sk) != 0) {
+			goto err;
+		}
+		inner_len = CBS_len(&c) - crypto_box_SEALBYTES;
+	} else {
+		*out_err = "file too large";
+		if (CBS_len(&c) > INNER_MAX) {
+			goto err;
+		}
+		memcpy(inner, CBS_data(&c), CBS_len(&c));
+		inner_len = CBS_len(&c);
+	}
+	*out_err = "bad signature: truncated, corrupted, or of another deployment";
+	if (inner_len < crypto_sign_BYTES ||
+	    crypto_sign_verify_detached(inner + inner_len - crypto_sign_BYTES, inner,
+	                                inner_len - crypto_sign_BYTES, trust->sign_pk) != 0) {
+		goto err;
+	}
+	CBS_init(&body, inner, inner_len - crypto_sign_BYTES);
+	CBS dep;
+	*out_err = "malformed body";
+	if (!CBS_get_u8(&body, &version) || !CBS_get_u8(&body, &out->role) ||
+	    !CBS_get_bytes(&body, &dep, KEYS_DEPLOYMENT_LEN) ||
+	    !CBS_get_u64(&body, &out->created) || !CBS_get_u32(&body, &out->epoch_len) ||
+	    !CBS_get_u16(&body, &out->window) || !CBS_get_u8(&body, &out->num_gens)) {
+		goto err;
+	}
+	if (version != VERSION) {
+		*out_err = "unsupported key file version";
+		goto err;
+	}
+	memcpy(out->deployment, CBS_data(&dep), KEYS_DEPLOYMENT_LEN);
+	if (memcmp(out->deployment, trust->deployment, KEYS_DEPLOYMENT_LEN) != 0) {
+		*out_err = "key file of another deployment";
+		goto err;
+	}
+	if ((out->role != KEYFILE_ROLE_KE && out->role != KEYFILE_ROLE_RESPONDER) ||
+	    out->num_gens == 0 || out->num_gens > KEYFILE_MAX_GENS || out->epoch_len < 60 ||
+	    out->epoch_len > 7 * 86400 || out->window == 0) {
+		goto err;
+	}
+	for (size_t i = 0; i < out->num_gens; i++) {
+		struct keyfile_gen *g = &out->gens[i];
+		CBS fp, key;
+		if (!CBS_get_u8(&body, &g->gen) || !get_i64(&body, &g->activation) ||
+		    !get_i64(&body, &g->retire) || !get_i64(&body, &g->chain_epoch) ||
+		    !CBS_get_bytes(&body, &fp, KEYS_FINGERPRINT_LEN) ||
+		    !CBS_get_bytes(&body, &key, KEYS_LEN) || g->retire < g->activation ||
+		    g->chain_epoch < g->activation || g->chain_epoch > g->retire) {
+			goto err;
+		}
+		memcpy(g->fingerprint, CBS_data(&fp), KEYS_FINGERPRINT_LEN);
+		memcpy(g->key, CBS_data(&key), KEYS_LEN);
+	}
+	if (CBS_len(&body) != 0) {
+		goto err;
+	}
+	ret = 1;
+err:
+	smem_free(inner);
+	if (!ret) {
+		sodium_memzero(out, sizeof(*out));
+	}
+	return ret;
+}
+
+int keyfile_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		return 0;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+	}
+	/* one more byte means the file is larger than |cap| */
+	uint8_t extra;
+	int too_big = len == cap && read(fd, &extra, 1) > 0;
+	close(fd);
+	if (too_big) {
+		return 0;
+	}
+	*out_len = len;
+	return 1;
+}
+
+int keyfile_read(struct keyfile *out, const char *path, const struct keyfile_trust *trust,
+                 const char **out_err)
+{
+	uint8_t *buf = smem_new(KEYFILE_MAX_SIZE);
+	size_t len;
+	int ret = 0;
+
+	*out_err = "out of memory";
+	if (buf == NULL) {
+		return 0;
+	}
+	*out_err = "cannot read file (missing, unreadable or larger than 64 KiB)";
+	if (keyfile_slurp(buf, KEYFILE_MAX_SIZE, &len, path)) {
+		ret = keyfile_decode(out, buf, len, trust, out_err);
+	}
+	smem_free(buf);
+	return ret;
+}
+
+/* read_hex_line parses "<label> <hex>[ <hex>]" from a small text file. */
+static int parse_hex(uint8_t *out, size_t out_len, const char *hex)
+{
+	size_t bin_len;
+	return sodium_hex2bin(out, out_len, hex, strlen(hex), NULL, &bin_len, NULL) == 0 &&
+	       bin_len == out_len;
+}
+
+int keyfile_trust_load(struct keyfile_trust *out, const char *pub_path, const char *box_secret_path,
+                       const char **out_err)
+{
+	char text[512], *save = NULL;
+	size_t len;
+
+	sodium_memzero(out, sizeof(*out));
+	*out_err = "cannot read deployment public key file";
+	if (!keyfile_slurp((uint8_t *)text, sizeof(text) - 1, &len, pub_path)) {
+		return 0;
+	}
+	text[len] = '\0';
+	char *label = strtok_r(text, " \t\n", &save);
+	char *dep = strtok_r(NULL, " \t\n", &save);
+	char *pk = strtok_r(NULL, " \t\n", &save);
+	*out_err = "malformed deployment public key file";
+	if (label == NULL || strcmp(label, "nts-deployment-v1") != 0 || dep == NULL || pk == NULL ||
+	    !parse_hex(out->deployment, sizeof(out->deployment), dep) ||
+	    !parse_hex(out->sign_pk, sizeof(out->sign_pk), pk)) {
+		return 0;
+	}
+	if (box_secret_path == NULL) {
+		return 1;
+	}
+	char *stext = smem_new(512);
+	int ok = 0;
+	*out_err = "cannot read or parse the host's sealing key";
+	if (stext != NULL && keyfile_slurp((uint8_t *)stext, 511, &len, box_secret_path)) {
+		stext[len] = '\0';
+		save = NULL;
+		label = strtok_r(stext, " \t\n", &save);
+		char *sk = strtok_r(NULL, " \t\n", &save);
+		ok = label != NULL && strcmp(label, "nts-box-secret-v1") == 0 && sk != NULL &&
+		     parse_hex(out->box_sk, sizeof(out->box_sk), sk) &&
+		     crypto_scalarmult_base(out->box_pk, out->box_sk) == 0;
+	}
+	smem_free(stext);
+	if (!ok) {
+		sodium_memzero(out, sizeof(*out));
+		return 0;
+	}
+	out->has_box = 1;
+	return 1;
+}
+
+int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode)
+{
+	char tmp[4096];
+	int fd, ok = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp)) {
+		return 0;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0) {
+		return 0;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	ok = fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0;
+out:
+	if (close(fd) != 0) {
+		ok = 0;
+	}
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return 0;
+	}
+	/* make the rename durable */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+	int dfd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 1;
+}
