@@ -1,0 +1,370 @@
+/*
+ * test_keyring.c: the keyring as the daemons use it: window edges,
+ * one-wayness, generation switch-over, a simulated week of hourly epochs
+ * with daily rotations, reload (bad files keep the old keys), and readers
+ * on other threads while the control thread swaps snapshots.
+ */
+#include <pthread.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common/keyhost.h"
+#include "common/keyring.h"
+#include "common/smem.h"
+#include "proto/cookie.h"
+#include "tests/unit/testutil.h"
+
+#define EPOCH  3600
+#define WINDOW 25
+static const int64_t T0 = 1764000000 - 1764000000 % EPOCH; /* an epoch start */
+
+/* through_file exports |role| at |now| and decodes it again, so every
+ * keyring below is built from a real signed file. */
+static struct keyring *keyring_at(const struct keyhost *kh, int role, int64_t export_time,
+                                  int64_t build_time)
+{
+	struct keyfile *kf = smem_new(sizeof(*kf)), *got = smem_new(sizeof(*got));
+	static uint8_t buf[KEYFILE_MAX_SIZE];
+	struct keyfile_trust t = {0};
+	size_t len;
+	const char *err;
+	struct keyring *kr = NULL;
+
+	memcpy(t.deployment, kh->deployment, 16);
+	crypto_sign_ed25519_sk_to_pk(t.sign_pk, kh->sign_sk);
+	if (keyhost_export(kh, role, export_time, kf) &&
+	    keyfile_encode(buf, sizeof(buf), &len, kf, kh->sign_sk, NULL) &&
+	    keyfile_decode(got, buf, len, &t, &err)) {
+		kr = keyring_build(got, build_time);
+	}
+	smem_free(kf);
+	smem_free(got);
+	return kr;
+}
+
+static int opens(const struct keyring *kr, uint32_t kid, int64_t now, int *reason)
+{
+	return keyring_lookup(kr, kid, now, reason) != NULL;
+}
+
+static void test_window_edges(void)
+{
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	int reason;
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0 - 100 * EPOCH));
+	const int64_t now = T0; /* first second of epoch n */
+	const int64_t n = keys_epoch(now, EPOCH);
+	struct keyring *r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, now, now);
+	CHECK(r != NULL);
+
+	CHECK(opens(r, keys_key_id(0, n), now, &reason));
+	CHECK(opens(r, keys_key_id(0, n - WINDOW), now, &reason));      /* oldest accepted */
+	CHECK(!opens(r, keys_key_id(0, n - WINDOW - 1), now, &reason)); /* just expired */
+	CHECK_EQ(reason, KEYRING_EXPIRED);
+	CHECK(opens(r, keys_key_id(0, n + 1), now, &reason)); /* one future epoch */
+	CHECK(!opens(r, keys_key_id(0, n + 2), now, &reason));
+	CHECK_EQ(reason, KEYRING_FUTURE);
+	CHECK(!opens(r, keys_key_id(7, n), now, &reason)); /* no such generation */
+	CHECK_EQ(reason, KEYRING_UNKNOWN);
+
+	/* last second of epoch n: same answers; first second of n + 1 after
+	 * the tick: the window has moved by one */
+	CHECK(opens(r, keys_key_id(0, n - WINDOW), now + EPOCH - 1, &reason));
+	CHECK(keyring_advance(r, now + EPOCH - 1) == NULL); /* same epoch: nothing to do */
+	struct keyring *r2 = keyring_advance(r, now + EPOCH);
+	CHECK(r2 != NULL);
+	CHECK(!opens(r2, keys_key_id(0, n - WINDOW), now + EPOCH, &reason));
+	CHECK_EQ(reason, KEYRING_EXPIRED);
+	CHECK(opens(r2, keys_key_id(0, n + 2), now + EPOCH, &reason));
+	CHECK(opens(r2, keys_key_id(0, n - WINDOW + 1), now + EPOCH, &reason));
+
+	/* one-wayness: a responder given its keys at epoch n cannot produce
+	 * n - WINDOW - 1 even when asked at a time where it would be in the
+	 * window */
+	CHECK(!opens(r, keys_key_id(0, n - WINDOW - 1), now - EPOCH, &reason));
+	CHECK_EQ(reason, KEYRING_EXPIRED);
+
+	/* the same key on both sides: what a KE server mints opens */
+	struct keyring *ke = keyring_at(kh, KEYFILE_ROLE_KE, now, now);
+	uint32_t kid;
+	const aead_ctx *mint;
+	CHECK(keyring_current(ke, now, &kid, &mint));
+	CHECK_EQ(kid, keys_key_id(0, n));
+	CHECK(!opens(ke, keys_key_id(0, n - 1), now, &reason)); /* KE keeps no past keys */
+
+	keyring_free(r);
+	keyring_free(r2);
+	keyring_free(ke);
+	smem_free(kh);
+}
+
+static int roundtrip(const struct keyring *ke, int64_t mint_time, const struct keyring *resp,
+                     int64_t check_time, int *reason, uint32_t *out_kid)
+{
+	uint32_t kid;
+	const aead_ctx *ctx;
+	uint8_t buf[COOKIE_MAX_LEN], nonce[COOKIE_NONCE_LEN];
+	struct cookie_keys keys = {.aead_id = 15, .key_len = 32}, got;
+	struct wbuf w;
+	CBS cbs;
+
+	if (!keyring_current(ke, mint_time, &kid, &ctx)) {
+		*reason = -1;
+		return 0;
+	}
+	*out_kid = kid;
+	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(keys.c2s, 32);
+	wbuf_init(&w, buf, sizeof(buf));
+	if (!cookie_seal(&w, ctx, kid, nonce, &keys)) {
+		*reason = -2;
+		return 0;
+	}
+	CBS_init(&cbs, buf, w.len);
+	const aead_ctx *open = keyring_lookup(resp, kid, check_time, reason);
+	return open != NULL && cookie_open(&got, open, &cbs) && memcmp(got.c2s, keys.c2s, 32) == 0;
+}
+
+static void test_week(void)
+{
+	/* 7 days of hourly epochs, cron rotating daily at hour 3 (lead 2,
+	 * every 24). Each hour, KE servers and responders load the files the
+	 * key host exported that hour. A cookie minted at any instant of
+	 * epoch e must open on every responder at epochs e .. e + WINDOW and
+	 * be refused at e + WINDOW + 1. Also a responder one hour behind on
+	 * its files accepts everything minted with current KE files. */
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	struct keyring *ke[170] = {0}, *resp[170] = {0};
+	const int hours = 168;
+	int pruned, rotations = 0, checks = 0;
+
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0));
+	for (int h = 0; h < hours; h++) {
+		int64_t t = T0 + (int64_t)h * EPOCH;
+		if (h % 24 == 3) {
+			rotations += keyhost_rotate(kh, t + 60, 2, 24, &pruned) == KEYHOST_ROTATED;
+		}
+		ke[h] = keyring_at(kh, KEYFILE_ROLE_KE, t + 120, t + 120);
+		resp[h] = keyring_at(kh, KEYFILE_ROLE_RESPONDER, t + 120, t + 120);
+		CHECK(ke[h] != NULL && resp[h] != NULL);
+	}
+	CHECK(rotations >= 6);
+	for (int h = 0; h < hours; h++) {
+		for (int k = 0; k < 3; k++) {
+			/* an instant in hour h (after the hourly file update) */
+			int64_t mint = T0 + (int64_t)h * EPOCH + 120 +
+			               (int64_t)randombytes_uniform(EPOCH - 120);
+			int64_t e = keys_epoch(mint, EPOCH);
+			for (int d = 0; d <= WINDOW + 1 && h + d < hours; d++) {
+				/* responder at some instant of epoch e + d, with
+				 * that hour's files (re-advanced to the instant) */
+				int64_t at = T0 + (int64_t)(h + d) * EPOCH + 120 +
+				             (int64_t)randombytes_uniform(EPOCH - 120);
+				struct keyring *adv = keyring_advance(resp[h + d], at);
+				const struct keyring *r = adv != NULL ? adv : resp[h + d];
+				int reason;
+				uint32_t kid;
+				int ok = roundtrip(ke[h], mint, r, at, &reason, &kid);
+				if (d <= WINDOW) {
+					if (!ok) {
+						fprintf(stderr,
+						        "hour %d + %d: cookie %08x refused (%d)\n",
+						        h, d, kid, reason);
+					}
+					CHECK(ok);
+				} else {
+					CHECK(!ok);
+					CHECK_EQ(reason, KEYRING_EXPIRED);
+				}
+				keyring_free(adv);
+				checks++;
+				(void)e;
+			}
+			/* a responder still on the previous hour's files */
+			if (h > 0) {
+				int reason;
+				uint32_t kid;
+				struct keyring *adv = keyring_advance(resp[h - 1], mint);
+				CHECK(roundtrip(ke[h], mint, adv != NULL ? adv : resp[h - 1], mint,
+				                &reason, &kid));
+				keyring_free(adv);
+			}
+		}
+	}
+	printf("week: %d rotations, %d mint/open checks\n", rotations, checks);
+	for (int h = 0; h < hours; h++) {
+		keyring_free(ke[h]);
+		keyring_free(resp[h]);
+	}
+	smem_free(kh);
+}
+
+static void test_switch_over(void)
+{
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	int pruned, reason;
+	uint32_t kid;
+	const aead_ctx *ctx;
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0));
+	CHECK_EQ(keyhost_rotate(kh, T0 + 22 * EPOCH, 2, 24, &pruned), KEYHOST_ROTATED);
+	const int64_t a = keys_epoch(T0, EPOCH) + 24;
+	struct keyring *ke = keyring_at(kh, KEYFILE_ROLE_KE, T0 + 22 * EPOCH, T0 + 22 * EPOCH);
+	/* before activation: generation 0; at activation: generation 1, from
+	 * the same file (no reload needed) */
+	struct keyring *k1 = keyring_advance(ke, a * EPOCH - 1);
+	CHECK(keyring_current(k1, a * EPOCH - 1, &kid, &ctx));
+	CHECK_EQ(kid >> 24, 0);
+	struct keyring *k2 = keyring_advance(k1, a * EPOCH);
+	CHECK(keyring_current(k2, a * EPOCH, &kid, &ctx));
+	CHECK_EQ(kid >> 24, 1);
+	/* responders accept both across the switch */
+	struct keyring *r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, a * EPOCH, a * EPOCH + 10);
+	CHECK(opens(r, keys_key_id(0, a - 1), a * EPOCH + 10, &reason));
+	CHECK(opens(r, keys_key_id(0, a), a * EPOCH + 10, &reason)); /* slow KE clock */
+	CHECK(opens(r, keys_key_id(1, a), a * EPOCH + 10, &reason));
+	CHECK(opens(r, keys_key_id(1, a + 1), a * EPOCH + 10, &reason));
+	CHECK(!opens(r, keys_key_id(0, a + 1), a * EPOCH + 10, &reason)); /* retired */
+	CHECK_EQ(reason, KEYRING_UNKNOWN);
+	CHECK(!opens(r, keys_key_id(1, a - 1), a * EPOCH + 10, &reason)); /* before activation */
+	/* a KE with no current generation fails closed */
+	struct keyring *late = keyring_advance(ke, (a + 200) * EPOCH);
+	struct keyring_status st;
+	keyring_status(late != NULL ? late : ke, (a + 200) * EPOCH, &st);
+	CHECK(st.usable); /* generation 1 has no retire yet */
+	keyring_free(late);
+	keyring_free(ke);
+	keyring_free(k1);
+	keyring_free(k2);
+	keyring_free(r);
+	smem_free(kh);
+}
+
+/* ---- holder: reload and concurrency ---- */
+
+static char dir[256];
+
+static void write_file(const struct keyhost *kh, int role, int64_t t, const char *name, int corrupt)
+{
+	struct keyfile *kf = smem_new(sizeof(*kf));
+	static uint8_t buf[KEYFILE_MAX_SIZE];
+	size_t len;
+	char path[512];
+	CHECK(keyhost_export(kh, role, t, kf));
+	CHECK(keyfile_encode(buf, sizeof(buf), &len, kf, kh->sign_sk, NULL));
+	if (corrupt == 1) {
+		buf[len / 2] ^= 1;
+	} else if (corrupt == 2) {
+		len -= 10;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CHECK(keyfile_write_atomic(path, buf, len, 0600));
+	smem_free(kf);
+}
+
+static struct keyring_holder holder;
+static _Atomic int stop;
+static _Atomic long lookups;
+
+static void *reader(void *arg)
+{
+	uint32_t kid = *(uint32_t *)arg;
+	while (!atomic_load(&stop)) {
+		const struct keyring *kr = keyring_holder_get(&holder);
+		int reason;
+		if (kr != NULL && keyring_lookup(kr, kid, T0, &reason) == NULL) {
+			abort();
+		}
+		atomic_fetch_add(&lookups, 1);
+	}
+	return NULL;
+}
+
+static void test_holder(void)
+{
+	struct keyhost *kh = smem_new(sizeof(*kh)), *other = smem_new(sizeof(*other));
+	struct keyfile_trust t = {0};
+	const char *err;
+	char path[512];
+
+	snprintf(dir, sizeof(dir), "/tmp/nts-test-keyring.%d", (int)getpid());
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0 - 10 * EPOCH));
+	CHECK(keyhost_init(other, EPOCH, WINDOW, NULL, T0 - 10 * EPOCH));
+	memcpy(t.deployment, kh->deployment, 16);
+	crypto_sign_ed25519_sk_to_pk(t.sign_pk, kh->sign_sk);
+	keyring_holder_init(&holder, KEYFILE_ROLE_RESPONDER);
+
+	write_file(kh, KEYFILE_ROLE_RESPONDER, T0, "good", 0);
+	write_file(kh, KEYFILE_ROLE_RESPONDER, T0 - 5, "older", 0);
+	write_file(kh, KEYFILE_ROLE_RESPONDER, T0 + 5, "newer", 0);
+	write_file(kh, KEYFILE_ROLE_RESPONDER, T0 + 6, "flipped", 1);
+	write_file(kh, KEYFILE_ROLE_RESPONDER, T0 + 6, "truncated", 2);
+	write_file(kh, KEYFILE_ROLE_KE, T0 + 6, "ke", 0);
+	write_file(other, KEYFILE_ROLE_RESPONDER, T0 + 6, "other", 0);
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	CHECK(!keyring_holder_load(&holder, path, &t, T0, &err));
+	CHECK(keyring_holder_get(&holder) == NULL); /* fail closed: nothing loaded */
+	snprintf(path, sizeof(path), "%s/good", dir);
+	CHECK(keyring_holder_load(&holder, path, &t, T0, &err));
+	const struct keyring *first = keyring_holder_get(&holder);
+	CHECK(first != NULL);
+	static const char *const bad[] = {"older", "flipped", "truncated", "ke", "other"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bad[i]);
+		CHECK(!keyring_holder_load(&holder, path, &t, T0, &err));
+		CHECK(keyring_holder_get(&holder) == first); /* old keys kept */
+	}
+	CHECK_EQ(holder.reloads_failed, 6);
+
+	/* readers on two threads while the control thread reloads and ticks */
+	uint32_t kid = keys_key_id(0, keys_epoch(T0, EPOCH) - 3);
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++) {
+		pthread_create(&th[i], NULL, reader, &kid);
+	}
+	snprintf(path, sizeof(path), "%s/newer", dir);
+	int ok = 0, refused = 0;
+	for (int i = 0; i < 50; i++) {
+		/* the same file again is not older: accepted until the parking
+		 * slots are full, then refused (never freed early) */
+		if (keyring_holder_load(&holder, path, &t, T0, &err)) {
+			ok++;
+		} else {
+			refused++;
+		}
+		keyring_holder_tick(&holder, T0);
+		usleep(1000);
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	CHECK(ok >= 1 && ok <= KEYRING_MAX_RETIRED);
+	CHECK(refused > 0);
+	CHECK(atomic_load(&lookups) > 0);
+	printf("holder: %d reloads, %d refused while parked, %ld lookups on 2 threads\n", ok,
+	       refused, (long)atomic_load(&lookups));
+	keyring_holder_cleanup(&holder);
+	const char *names[] = {"good", "older", "newer", "flipped", "truncated", "ke", "other"};
+	for (size_t i = 0; i < 7; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	smem_free(kh);
+	smem_free(other);
+}
+
+int main(void)
+{
+	CHECK(smem_init());
+	test_window_edges();
+	test_switch_over();
+	test_week();
+	test_holder();
+	return test_summary("keyring");
+}
