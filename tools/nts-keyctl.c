@@ -42,7 +42,7 @@ static struct {
 	int has_activation;
 } opt = {.epoch_len = 3600, .window = 25, .lead = 2, .every = 24};
 
-static void die(const char *fmt, ...) NTS_PRINTF(1, 2);
+static void die(const char *fmt, ...) NTS_PRINTF(1, 2) __attribute__((noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
