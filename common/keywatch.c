@@ -1,0 +1,104 @@
+/*
+ * keywatch.c: key-file loading and reloading on a libuv loop.
+ */
+#include "common/keywatch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include <sodium.h>
+
+static void load(struct keywatch *kw)
+{
+	const char *err;
+	char desc[1024];
+	if (!keyring_holder_load(kw->holder, kw->path, &kw->trust, (int64_t)time(NULL), &err)) {
+		log_err("keys: %s: %s%s", kw->path, err,
+		        keyring_holder_get(kw->holder) != NULL ? " (keeping the keys in use)" : "");
+		return;
+	}
+	keyring_describe(keyring_holder_get(kw->holder), desc, sizeof(desc));
+	log_info("keys: loaded %s: %s", kw->path, desc);
+}
+
+void keywatch_reload(struct keywatch *kw)
+{
+	load(kw);
+}
+
+static void on_debounce(uv_timer_t *t)
+{
+	load(t->data);
+}
+
+static void on_fsev(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	struct keywatch *kw = h->data;
+	(void)events;
+	if (status < 0 || filename == NULL || strcmp(filename, kw->base) != 0) {
+		return;
+	}
+	/* editors and rsync write in steps: settle for 200 ms */
+	uv_timer_start(&kw->debounce, on_debounce, 200, 0);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct keywatch *kw = t->data;
+	keyring_holder_tick(kw->holder, (int64_t)time(NULL));
+}
+
+int keywatch_start(struct keywatch *kw, uv_loop_t *loop, struct keyring_holder *holder,
+                   const char *path, const char *pub_path, const char *box_path)
+{
+	const char *err;
+
+	kw->holder = holder;
+	if (!keyfile_trust_load(&kw->trust, pub_path, box_path, &err)) {
+		log_err("keys: %s: %s", pub_path, err);
+		return 0;
+	}
+	snprintf(kw->path, sizeof(kw->path), "%s", path);
+	snprintf(kw->dir, sizeof(kw->dir), "%s", path);
+	char *slash = strrchr(kw->dir, '/');
+	if (slash != NULL) {
+		snprintf(kw->base, sizeof(kw->base), "%s", slash + 1);
+		*slash = '\0';
+		if (kw->dir[0] == '\0') {
+			strcpy(kw->dir, "/");
+		}
+	} else {
+		snprintf(kw->base, sizeof(kw->base), "%s", path);
+		strcpy(kw->dir, ".");
+	}
+	load(kw);
+	uv_timer_init(loop, &kw->debounce);
+	kw->debounce.data = kw;
+	uv_timer_init(loop, &kw->tick);
+	kw->tick.data = kw;
+	uv_timer_start(&kw->tick, on_tick, 1000, 1000);
+	uv_fs_event_init(loop, &kw->fsev);
+	kw->fsev.data = kw;
+	if (uv_fs_event_start(&kw->fsev, on_fsev, kw->dir, 0) != 0) {
+		log_warn("keys: cannot watch %s; reload with SIGHUP", kw->dir);
+	}
+	kw->started = 1;
+	return 1;
+}
+
+void keywatch_stop(struct keywatch *kw)
+{
+	if (!kw->started) {
+		return;
+	}
+	uv_fs_event_stop(&kw->fsev);
+	uv_close((uv_handle_t *)&kw->fsev, NULL);
+	uv_timer_stop(&kw->debounce);
+	uv_close((uv_handle_t *)&kw->debounce, NULL);
+	uv_timer_stop(&kw->tick);
+	uv_close((uv_handle_t *)&kw->tick, NULL);
+	sodium_memzero(&kw->trust, sizeof(kw->trust));
+	kw->started = 0;
+}

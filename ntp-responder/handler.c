@@ -1,0 +1,244 @@
+/*
+ * handler.c: one request in, one response (or silence) out.
+ */
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <sodium.h>
+
+#include "ntp-responder/responder.h"
+#include "proto/cookie.h"
+#include "proto/nts.h"
+
+static const uint64_t hist_bounds[METRICS_HIST_BUCKETS] = {
+    1000,  2000,  3000,   5000,   7500,   10000,   15000,    20000,
+    30000, 50000, 100000, 200000, 500000, 1000000, 10000000, 100000000,
+};
+
+const uint64_t *resp_hist_bounds(void);
+const uint64_t *resp_hist_bounds(void)
+{
+	return hist_bounds;
+}
+
+int8_t resp_clock_precision(void)
+{
+	struct timespec res;
+	int8_t p = -20;
+	if (clock_getres(CLOCK_REALTIME, &res) == 0) {
+		double r = (double)res.tv_sec + (double)res.tv_nsec * 1e-9;
+		p = 0;
+		while (p > -30 && (double)(1u << (unsigned)(-p + 1)) * r < 1.0) {
+			p--;
+		}
+	}
+	return p;
+}
+
+static void fill_header(struct ntp_header *h, const struct ntp_header *req,
+                        const struct sync_state *s, int8_t precision, uint64_t t2)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = req->version;
+	h->mode = NTP_MODE_SERVER;
+	h->poll = req->poll;
+	h->precision = precision;
+	h->origin_ts = req->transmit_ts;
+	h->receive_ts = t2;
+	if (s != NULL && s->synchronised) {
+		h->leap = s->leap;
+		h->stratum = s->stratum;
+		h->refid = s->refid;
+		h->root_delay = s->root_delay;
+		h->root_dispersion = s->root_dispersion;
+		h->reference_ts = s->reference_ts;
+	} else {
+		h->leap = NTP_LI_UNSYNC;
+		h->stratum = NTP_STRATUM_UNSYNC;
+		h->refid = s != NULL ? s->refid : 0;
+	}
+}
+
+static uint64_t now_ntp(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ntp_ts_from_timespec(&ts);
+}
+
+static void observe(struct resp_stats *st, const struct timespec *rx)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ns = (int64_t)(now.tv_sec - rx->tv_sec) * 1000000000 + (now.tv_nsec - rx->tv_nsec);
+	metrics_hist_observe(&st->processing, hist_bounds, ns > 0 ? (uint64_t)ns : 0);
+}
+
+static size_t plain_response(const struct resp_ctx *ctx, struct resp_stats *st,
+                             const struct ntp_header *req, const struct timespec *rx, uint8_t *out)
+{
+	struct ntp_header h;
+	struct wbuf w;
+	const struct sync_state *s = atomic_load_explicit(&ctx->sync, memory_order_acquire);
+
+	fill_header(&h, req, s, ctx->precision, ntp_ts_from_timespec(rx));
+	wbuf_init(&w, out, NTP_HEADER_LEN);
+	h.transmit_ts = now_ntp(); /* T3, last */
+	if (!ntp_header_build(&w, &h)) {
+		return 0;
+	}
+	metrics_inc(&st->resp_plain);
+	observe(st, rx);
+	return w.len;
+}
+
+static size_t nak(const struct resp_ctx *ctx, struct resp_stats *st, const struct nts_request *req,
+                  size_t len, const struct timespec *rx, uint8_t *out, metrics_counter *reason)
+{
+	struct ntp_header h;
+	size_t out_len;
+	fill_header(&h, &req->header, atomic_load_explicit(&ctx->sync, memory_order_acquire),
+	            ctx->precision, ntp_ts_from_timespec(rx));
+	h.transmit_ts = now_ntp();
+	metrics_inc(reason);
+	return nts_build_nak(out, &out_len, req, len, &h) ? out_len : 0;
+}
+
+size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint8_t *req,
+                   size_t len, const struct timespec *rx, uint8_t *out)
+{
+	struct nts_request r;
+	struct cookie_keys keys;
+	aead_ctx c2s, s2c;
+	uint8_t plain[NTS_PLAIN_MAX], dec[NTP_MAX_PACKET];
+	size_t dec_len, num, ret = 0;
+
+	metrics_inc(&st->rx_packets);
+	if (len < NTP_HEADER_LEN) {
+		metrics_inc(&st->drop_short);
+		return 0;
+	}
+	if (len > NTP_MAX_PACKET) {
+		metrics_inc(&st->drop_too_large);
+		return 0;
+	}
+	/* version and mode first: cheap, and most hostile traffic stops here */
+	uint8_t vn = (req[0] >> 3) & 7, mode = req[0] & 7;
+	if (mode != NTP_MODE_CLIENT) {
+		metrics_inc(&st->drop_mode);
+		return 0;
+	}
+	if (vn < 3 || vn > 4) {
+		metrics_inc(&st->drop_version);
+		return 0;
+	}
+	switch (nts_parse_request(&r, req, len)) {
+	case NTS_PARSE_PLAIN:
+		metrics_inc(&st->req_plain);
+		if (!ctx->serve_plain) {
+			metrics_inc(&st->drop_plain_disabled);
+			return 0;
+		}
+		return plain_response(ctx, st, &r.header, rx, out);
+	case NTS_PARSE_OK:
+		break;
+	case NTS_PARSE_TOO_MANY_PLACEHOLDERS:
+		metrics_inc(&st->req_nts);
+		metrics_inc(&st->drop_placeholders);
+		return 0;
+	case NTS_PARSE_MALFORMED:
+	default:
+		metrics_inc(&st->req_nts);
+		metrics_inc(&st->drop_malformed);
+		return 0;
+	}
+	metrics_inc(&st->req_nts);
+	if (r.header.version != 4) {
+		metrics_inc(&st->drop_version); /* NTS is NTPv4 only */
+		return 0;
+	}
+
+	/* the cookie: key lookup, then open */
+	const struct keyring *kr = keyring_holder_get(ctx->keys);
+	uint32_t kid;
+	int reason;
+	if (kr == NULL) {
+		return nak(ctx, st, &r, len, rx, out, &st->nak_no_keys);
+	}
+	if (!cookie_key_id(&kid, &r.cookie)) {
+		return nak(ctx, st, &r, len, rx, out, &st->nak_bad_cookie);
+	}
+	int64_t now_s = (int64_t)rx->tv_sec;
+	const aead_ctx *ck = keyring_lookup(kr, kid, now_s, &reason);
+	if (ck == NULL) {
+		return nak(ctx, st, &r, len, rx, out,
+		           reason == KEYRING_EXPIRED  ? &st->nak_expired_key
+		           : reason == KEYRING_FUTURE ? &st->nak_future_key
+		                                      : &st->nak_unknown_key);
+	}
+	if (!cookie_open(&keys, ck, &r.cookie)) {
+		return nak(ctx, st, &r, len, rx, out, &st->nak_bad_cookie);
+	}
+	memset(&c2s, 0, sizeof(c2s));
+	memset(&s2c, 0, sizeof(s2c));
+	if (!aead_nonce_ok(keys.aead_id, CBS_len(&r.nonce))) {
+		metrics_inc(&st->drop_malformed);
+		goto out;
+	}
+	/* the request's authenticator, under C2S */
+	if (!aead_ctx_init(&c2s, keys.aead_id, keys.c2s, keys.key_len) ||
+	    !aead_open(&c2s, dec, &dec_len, sizeof(dec), CBS_data(&r.nonce), CBS_len(&r.nonce),
+	               CBS_data(&r.ciphertext), CBS_len(&r.ciphertext), req, r.ad_len)) {
+		ret = nak(ctx, st, &r, len, rx, out, &st->nak_bad_auth);
+		goto out;
+	}
+	num = r.num_placeholders;
+	if (!nts_count_encrypted_placeholders(&num, dec, dec_len, CBS_len(&r.cookie))) {
+		metrics_inc(&st->drop_placeholders);
+		goto out;
+	}
+	/* 1 + N fresh cookies under the current key, before reading T3 */
+	uint32_t cur_id;
+	const aead_ctx *cur;
+	if (!keyring_current(kr, now_s, &cur_id, &cur)) {
+		ret = nak(ctx, st, &r, len, rx, out, &st->nak_no_keys);
+		goto out;
+	}
+	size_t clen = cookie_len(keys.aead_id);
+	struct wbuf w;
+	wbuf_init(&w, plain, sizeof(plain));
+	uint8_t nonces[NTS_MAX_COOKIES][COOKIE_NONCE_LEN];
+	RAND_bytes(&nonces[0][0], (1 + num) * COOKIE_NONCE_LEN);
+	for (size_t i = 0; i < 1 + num; i++) {
+		if (!nts_add_cookie_ef_header(&w, clen) ||
+		    !cookie_seal(&w, cur, cur_id, nonces[i], &keys) ||
+		    !ntp_ef_add_padding(&w, clen)) {
+			metrics_inc(&st->drop_malformed);
+			goto out;
+		}
+	}
+	uint8_t nonce[AEAD_MAX_NONCE_LEN];
+	size_t nonce_len = aead_nonce_len(keys.aead_id), out_len;
+	RAND_bytes(nonce, nonce_len);
+	if (!aead_ctx_init(&s2c, keys.aead_id, keys.s2c, keys.key_len)) {
+		goto out;
+	}
+	struct ntp_header h;
+	fill_header(&h, &r.header, atomic_load_explicit(&ctx->sync, memory_order_acquire),
+	            ctx->precision, ntp_ts_from_timespec(rx));
+	h.transmit_ts = now_ntp(); /* T3: everything else is ready */
+	if (!nts_build_response(out, &out_len, &r, len, &h, &s2c, nonce, nonce_len, plain, w.len,
+	                        sizeof(plain))) {
+		metrics_inc(&st->drop_malformed);
+		goto out;
+	}
+	metrics_inc(&st->resp_nts);
+	observe(st, rx);
+	ret = out_len;
+out:
+	aead_ctx_cleanup(&c2s);
+	aead_ctx_cleanup(&s2c);
+	cookie_keys_cleanup(&keys);
+	sodium_memzero(dec, sizeof(dec));
+	return ret;
+}

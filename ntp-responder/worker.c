@@ -1,0 +1,216 @@
+/*
+ * worker.c: batches of packets through resp_handle.
+ */
+#include "ntp-responder/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+int worker_open_socket(const struct sockaddr *addr, socklen_t len)
+{
+	int one = 1;
+	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
+		goto err;
+	}
+	if (addr->sa_family == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0) {
+			goto err;
+		}
+	} else {
+		(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) {
+			goto err;
+		}
+	}
+	if (bind(fd, addr, len) != 0) {
+		goto err;
+	}
+	return fd;
+err:;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+struct slot {
+	uint8_t buf[NTP_MAX_PACKET + 1]; /* one more: larger packets are seen as such */
+	uint8_t out[NTP_MAX_PACKET];
+	struct sockaddr_storage peer;
+	/* control buffers, aligned for struct cmsghdr */
+	struct {
+		_Alignas(struct cmsghdr) uint8_t buf[256];
+	} rx_cmsg, tx_cmsg;
+	struct iovec rx_iov, tx_iov;
+};
+
+/* reply_cmsg copies the destination address of the request into the
+ * reply's source (IP_PKTINFO / IPV6_PKTINFO), so answers to an anycast or
+ * secondary address come from that address even on a wildcard socket. */
+static size_t reply_cmsg(struct slot *s, const struct msghdr *rx, struct timespec *out_ts)
+{
+	size_t tx_len = 0;
+	int have_ts = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rx); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)rx, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(out_ts, CMSG_DATA(c), sizeof(*out_ts));
+			have_ts = 1;
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			struct cmsghdr *t = (struct cmsghdr *)s->tx_cmsg.buf;
+			t->cmsg_level = IPPROTO_IP;
+			t->cmsg_type = IP_PKTINFO;
+			t->cmsg_len = CMSG_LEN(sizeof(pi));
+			pi.ipi_ifindex = 0;
+			pi.ipi_spec_dst = pi.ipi_addr;
+			memcpy(CMSG_DATA(t), &pi, sizeof(pi));
+			tx_len = CMSG_SPACE(sizeof(pi));
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			struct cmsghdr *t = (struct cmsghdr *)s->tx_cmsg.buf;
+			t->cmsg_level = IPPROTO_IPV6;
+			t->cmsg_type = IPV6_PKTINFO;
+			t->cmsg_len = CMSG_LEN(sizeof(pi));
+			pi.ipi6_ifindex = 0;
+			memcpy(CMSG_DATA(t), &pi, sizeof(pi));
+			tx_len = CMSG_SPACE(sizeof(pi));
+		}
+	}
+	if (!have_ts) {
+		clock_gettime(CLOCK_REALTIME, out_ts); /* should not happen: SO_TIMESTAMPNS is on */
+	}
+	return tx_len;
+}
+
+static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mmsghdr *rx,
+                         struct mmsghdr *tx)
+{
+	for (;;) {
+		for (int i = 0; i < WORKER_BATCH; i++) {
+			struct slot *s = &slots[i];
+			s->rx_iov.iov_base = s->buf;
+			s->rx_iov.iov_len = sizeof(s->buf);
+			memset(&rx[i].msg_hdr, 0, sizeof(rx[i].msg_hdr));
+			rx[i].msg_hdr.msg_name = &s->peer;
+			rx[i].msg_hdr.msg_namelen = sizeof(s->peer);
+			rx[i].msg_hdr.msg_iov = &s->rx_iov;
+			rx[i].msg_hdr.msg_iovlen = 1;
+			rx[i].msg_hdr.msg_control = s->rx_cmsg.buf;
+			rx[i].msg_hdr.msg_controllen = sizeof(s->rx_cmsg.buf);
+		}
+		int n = recvmmsg(fd, rx, WORKER_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			return; /* EAGAIN: drained */
+		}
+		int m = 0;
+		for (int i = 0; i < n; i++) {
+			struct slot *s = &slots[i];
+			struct timespec t2;
+			size_t cmsg_len = reply_cmsg(s, &rx[i].msg_hdr, &t2);
+			size_t len = rx[i].msg_len;
+			if (rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				len = sizeof(s->buf); /* too large: resp_handle drops it */
+			}
+			size_t out_len = resp_handle(w->ctx, &w->stats, s->buf, len, &t2, s->out);
+			if (out_len == 0) {
+				continue;
+			}
+			s->tx_iov.iov_base = s->out;
+			s->tx_iov.iov_len = out_len;
+			memset(&tx[m].msg_hdr, 0, sizeof(tx[m].msg_hdr));
+			tx[m].msg_hdr.msg_name = &s->peer;
+			tx[m].msg_hdr.msg_namelen = rx[i].msg_hdr.msg_namelen;
+			tx[m].msg_hdr.msg_iov = &s->tx_iov;
+			tx[m].msg_hdr.msg_iovlen = 1;
+			tx[m].msg_hdr.msg_control = cmsg_len > 0 ? s->tx_cmsg.buf : NULL;
+			tx[m].msg_hdr.msg_controllen = cmsg_len;
+			m++;
+		}
+		int sent = 0;
+		while (sent < m) {
+			int r = sendmmsg(fd, tx + sent, (unsigned)(m - sent), 0);
+			if (r < 0) {
+				if (errno == EINTR) {
+					continue;
+				}
+				/* drop this one, keep the rest of the batch */
+				metrics_inc(&w->stats.send_errors);
+				sent++;
+				continue;
+			}
+			sent += r;
+		}
+		if (n < WORKER_BATCH) {
+			return;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	static _Thread_local struct slot slots[WORKER_BATCH];
+	static _Thread_local struct mmsghdr rx[WORKER_BATCH], tx[WORKER_BATCH];
+	struct pollfd pfd[WORKER_MAX_SOCKETS];
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	for (int i = 0; i < w->num_fds; i++) {
+		pfd[i].fd = w->fds[i];
+		pfd[i].events = POLLIN;
+	}
+	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
+		int r = poll(pfd, (nfds_t)w->num_fds, 200);
+		if (r <= 0) {
+			continue;
+		}
+		for (int i = 0; i < w->num_fds; i++) {
+			if (pfd[i].revents & POLLIN) {
+				serve_socket(w, pfd[i].fd, slots, rx, tx);
+			}
+		}
+	}
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		return 0;
+	}
+	w->started = 1;
+	return 1;
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started) {
+		pthread_join(w->thread, NULL);
+		w->started = 0;
+	}
+	for (int i = 0; i < w->num_fds; i++) {
+		close(w->fds[i]);
+	}
+	w->num_fds = 0;
+}

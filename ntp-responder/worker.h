@@ -1,0 +1,38 @@
+/*
+ * worker.h: the packet-moving threads. Each worker owns one socket per
+ * listen address (SO_REUSEPORT spreads clients across workers), its stats
+ * and its buffers, and loops recvmmsg -> resp_handle -> sendmmsg.
+ */
+#ifndef NTS_WORKER_H
+#define NTS_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "ntp-responder/responder.h"
+
+#define WORKER_MAX_SOCKETS 16
+#define WORKER_BATCH       32
+
+struct worker {
+	int id;
+	int cpu; /* -1: no pinning */
+	int fds[WORKER_MAX_SOCKETS];
+	int num_fds;
+	const struct resp_ctx *ctx;
+	struct resp_stats stats;
+	_Atomic int *stop;
+	pthread_t thread;
+	int started;
+};
+
+/* worker_open_socket binds a UDP socket for |addr| with SO_REUSEPORT,
+ * IP(V6)_FREEBIND, kernel receive timestamps and packet info. Returns the
+ * fd or -1 (errno set). */
+int worker_open_socket(const struct sockaddr *addr, socklen_t len);
+
+int worker_start(struct worker *w);
+void worker_join(struct worker *w);
+
+#endif
