@@ -1,0 +1,118 @@
+/*
+ * ke.h: the NTS-KE server's shared state.
+ *
+ * Worker threads each run a libuv loop with their own SO_REUSEPORT
+ * listening sockets. A connection drives BoringSSL through memory BIOs, so
+ * TLS can pause for an asynchronous private-key operation later without
+ * owning the socket. Every connection is bounded: request size, one
+ * deadline timer for the whole connection, a global and a per-source cap,
+ * and the oldest connection is shed when the global cap is reached.
+ */
+#ifndef NTS_KE_H
+#define NTS_KE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <openssl/ssl.h>
+
+#include "common/keyring.h"
+#include "common/metrics.h"
+#include "proto/ntske.h"
+
+#define KE_MAX_LISTEN   8
+#define KE_MAX_CERTS    8
+#define KE_MAX_WORKERS  64
+#define KE_MAX_AEADS    4
+#define KE_SOURCE_SLOTS 65536
+
+struct ke_config {
+	struct sockaddr_storage listen[KE_MAX_LISTEN];
+	socklen_t listen_len[KE_MAX_LISTEN];
+	int num_listen;
+	char cert[KE_MAX_CERTS][1024];
+	char key[KE_MAX_CERTS][1024];
+	int num_certs;
+	char keyfile[1024], deployment[1024], boxkey[1024];
+	char ntpserver[NTSKE_MAX_SERVER_LEN + 1];  /* all families */
+	char ntpserver4[NTSKE_MAX_SERVER_LEN + 1]; /* clients on IPv4 */
+	char ntpserver6[NTSKE_MAX_SERVER_LEN + 1]; /* clients on IPv6 */
+	uint64_t ntpport;                          /* 0: no Port record */
+	uint16_t aeads[KE_MAX_AEADS];
+	int num_aeads;
+	uint64_t deadline_ms;
+	uint64_t max_connections;
+	uint64_t max_per_source;
+	uint64_t max_request;
+	uint64_t workers;
+	int metrics_on;
+	struct sockaddr_storage metrics;
+	socklen_t metrics_len;
+	enum log_level loglevel;
+	int use_syslog;
+	char user[64];
+};
+
+struct ke_stats {
+	metrics_counter accepted;
+	metrics_counter ok;
+	metrics_counter tls_error;
+	metrics_counter alpn_missing;
+	metrics_counter bad_request;  /* answered with Error 1 */
+	metrics_counter unrecognized; /* answered with Error 0 */
+	metrics_counter no_common_aead;
+	metrics_counter no_ntpv4;
+	metrics_counter too_large;
+	metrics_counter timeout;
+	metrics_counter overload_shed;
+	metrics_counter source_limited;
+	metrics_counter no_keys; /* answered with Error 2 */
+	metrics_counter internal_error;
+	metrics_counter aead[KE_MAX_AEADS]; /* by index into config aeads */
+	metrics_counter cookies;
+	struct metrics_hist latency;
+};
+
+/* A set of TLS contexts (one per certificate, selected by SNI). Replaced
+ * whole on reload; SSL objects hold their own context references. */
+struct ke_tls {
+	SSL_CTX *ctx[KE_MAX_CERTS];
+	int num;
+	int64_t not_after; /* earliest certificate expiry, unix seconds */
+};
+
+struct ke_server {
+	struct ke_config cfg;
+	_Atomic(struct ke_tls *) tls;
+	struct keyring_holder keys;
+	_Atomic uint64_t open_connections;
+	_Atomic uint16_t per_source[KE_SOURCE_SLOTS];
+	uint8_t source_salt[16];
+	_Atomic int stop;
+};
+
+struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err);
+void ke_tls_free(struct ke_tls *t);
+
+struct ke_worker {
+	int id;
+	struct ke_server *srv;
+	uv_loop_t loop;
+	uv_async_t wakeup;
+	uv_tcp_t listeners[KE_MAX_LISTEN];
+	int num_listeners;
+	int fds[KE_MAX_LISTEN];
+	struct ke_stats stats;
+	struct ke_conn *oldest, *newest; /* accept order, for shedding */
+	uv_thread_t thread;
+	int started;
+};
+
+int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s);
+int ke_worker_start(struct ke_worker *w);
+void ke_worker_stop(struct ke_worker *w);
+const uint64_t *ke_latency_bounds(void);
+
+#endif

@@ -1,0 +1,593 @@
+/*
+ * nts-ke-server: the NTS-KE front end (RFC 8915 s4).
+ *
+ *   nts-ke-server [-c FILE] [-d] [--check]
+ *
+ * Configuration: one directive per line; deploy/examples/nts-ke-server.conf
+ * lists every directive with its default.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "common/config.h"
+#include "common/keywatch.h"
+#include "common/log.h"
+#include "common/smem.h"
+#include "ke-server/ke.h"
+
+static int d_listen(void *c, const struct cfg_line *l)
+{
+	struct ke_config *cfg = c;
+	if (cfg->num_listen == KE_MAX_LISTEN) {
+		return cfg_error(l, "at most %d listen addresses", KE_MAX_LISTEN);
+	}
+	int i = cfg->num_listen++;
+	return cfg_arg_sockaddr(&cfg->listen[i], &cfg->listen_len[i], l, 0, NTSKE_PORT);
+}
+static int d_cert(void *c, const struct cfg_line *l)
+{
+	struct ke_config *cfg = c;
+	if (cfg->num_certs == KE_MAX_CERTS) {
+		return cfg_error(l, "at most %d certificates", KE_MAX_CERTS);
+	}
+	int i = cfg->num_certs;
+	if (!cfg_arg_string(cfg->cert[i], sizeof(cfg->cert[i]), l, 0) ||
+	    !cfg_arg_string(cfg->key[i], sizeof(cfg->key[i]), l, 1)) {
+		return 0;
+	}
+	cfg->num_certs++;
+	return 1;
+}
+#define STRING_DIRECTIVE(fn, field)                                                                \
+	static int fn(void *c, const struct cfg_line *l)                                           \
+	{                                                                                          \
+		struct ke_config *cfg = c;                                                         \
+		return cfg_arg_string(cfg->field, sizeof(cfg->field), l, 0);                       \
+	}
+STRING_DIRECTIVE(d_keyfile, keyfile)
+STRING_DIRECTIVE(d_deployment, deployment)
+STRING_DIRECTIVE(d_boxkey, boxkey)
+STRING_DIRECTIVE(d_ntpserver, ntpserver)
+STRING_DIRECTIVE(d_ntpserver4, ntpserver4)
+STRING_DIRECTIVE(d_ntpserver6, ntpserver6)
+STRING_DIRECTIVE(d_user, user)
+
+static int d_ntpport(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_u64(&((struct ke_config *)c)->ntpport, l, 0, 1, 65535);
+}
+static int d_aead(void *c, const struct cfg_line *l)
+{
+	struct ke_config *cfg = c;
+	cfg->num_aeads = 0;
+	for (int i = 0; i < l->argc; i++) {
+		uint64_t id;
+		if (!cfg_arg_u64(&id, l, i, 1, 65535)) {
+			return 0;
+		}
+		if (id != AEAD_AES_SIV_CMAC_256 && id != AEAD_AES_128_GCM_SIV &&
+		    id != AEAD_AES_SIV_CMAC_512) {
+			return cfg_error(l, "'aead': %u is not supported (15, 17 and 30 are)",
+			                 (unsigned)id);
+		}
+		cfg->aeads[cfg->num_aeads++] = (uint16_t)id;
+	}
+	return 1;
+}
+static int d_deadline(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_duration_ms(&((struct ke_config *)c)->deadline_ms, l, 0, 100, 60000);
+}
+static int d_maxconn(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_u64(&((struct ke_config *)c)->max_connections, l, 0, 1, 1000000);
+}
+static int d_maxsource(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_u64(&((struct ke_config *)c)->max_per_source, l, 0, 1, 60000);
+}
+static int d_maxrequest(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_size(&((struct ke_config *)c)->max_request, l, 0, 64, 65536);
+}
+static int d_workers(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_u64(&((struct ke_config *)c)->workers, l, 0, 0, KE_MAX_WORKERS);
+}
+static int d_metrics(void *c, const struct cfg_line *l)
+{
+	struct ke_config *cfg = c;
+	if (strcmp(l->argv[0], "off") == 0) {
+		cfg->metrics_on = 0;
+		return 1;
+	}
+	cfg->metrics_on = 1;
+	return cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, l, 0, 9125);
+}
+static int d_loglevel(void *c, const struct cfg_line *l)
+{
+	if (!log_level_from_string(&((struct ke_config *)c)->loglevel, l->argv[0])) {
+		return cfg_error(l, "log level: error, warning, info or debug");
+	}
+	return 1;
+}
+static int d_syslog(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_bool(&((struct ke_config *)c)->use_syslog, l, 0);
+}
+
+static const struct cfg_directive directives[] = {
+    {"listen", 1, 1, d_listen, 1},
+    {"cert", 2, 2, d_cert, 1},
+    {"keyfile", 1, 1, d_keyfile, 0},
+    {"deployment", 1, 1, d_deployment, 0},
+    {"boxkey", 1, 1, d_boxkey, 0},
+    {"ntpserver", 1, 1, d_ntpserver, 0},
+    {"ntpserver4", 1, 1, d_ntpserver4, 0},
+    {"ntpserver6", 1, 1, d_ntpserver6, 0},
+    {"ntpport", 1, 1, d_ntpport, 0},
+    {"aead", 1, KE_MAX_AEADS, d_aead, 0},
+    {"deadline", 1, 1, d_deadline, 0},
+    {"maxconnections", 1, 1, d_maxconn, 0},
+    {"maxpersource", 1, 1, d_maxsource, 0},
+    {"maxrequest", 1, 1, d_maxrequest, 0},
+    {"workers", 1, 1, d_workers, 0},
+    {"metrics", 1, 1, d_metrics, 0},
+    {"loglevel", 1, 1, d_loglevel, 0},
+    {"syslog", 1, 1, d_syslog, 0},
+    {"user", 1, 1, d_user, 0},
+};
+
+static void set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *s, uint16_t port)
+{
+	struct cfg_line l = {.file = "(default)", .name = "default", .argc = 1};
+	l.argv[0] = s;
+	if (!cfg_arg_sockaddr(ss, len, &l, 0, port)) {
+		abort(); /* built-in default */
+	}
+}
+
+static void config_defaults(struct ke_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->aeads[0] = AEAD_AES_128_GCM_SIV;
+	cfg->aeads[1] = AEAD_AES_SIV_CMAC_256;
+	cfg->num_aeads = 2;
+	cfg->deadline_ms = 2000;
+	cfg->max_connections = 10000;
+	cfg->max_per_source = 32;
+	cfg->max_request = 1024;
+	cfg->metrics_on = 1;
+	set_addr(&cfg->metrics, &cfg->metrics_len, "127.0.0.1", 9125);
+	cfg->loglevel = LOG_LVL_INFO;
+}
+
+static int config_check(struct ke_config *cfg, const char *path)
+{
+	if (cfg->num_certs == 0) {
+		fprintf(stderr, "%s: at least one 'cert CERTFILE KEYFILE' is required\n", path);
+		return 0;
+	}
+	if (cfg->keyfile[0] == '\0' || cfg->deployment[0] == '\0') {
+		fprintf(stderr, "%s: 'keyfile' and 'deployment' are required\n", path);
+		return 0;
+	}
+	if (cfg->num_listen == 0) {
+		set_addr(&cfg->listen[0], &cfg->listen_len[0], "0.0.0.0", NTSKE_PORT);
+		set_addr(&cfg->listen[1], &cfg->listen_len[1], "::", NTSKE_PORT);
+		cfg->num_listen = 2;
+	}
+	if (cfg->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg->workers = n > 0 ? (uint64_t)(n < KE_MAX_WORKERS ? n : KE_MAX_WORKERS) : 1;
+	}
+	return 1;
+}
+
+/* ---- the running daemon ---- */
+
+#define TLS_RETIRED 8
+static struct {
+	struct ke_server srv;
+	struct ke_worker workers[KE_MAX_WORKERS];
+	int num_workers;
+	struct keywatch kw;
+	struct metrics_server *metrics;
+	uv_signal_t sighup, sigterm, sigint;
+	uv_fs_event_t certwatch[KE_MAX_CERTS * 2];
+	int num_certwatch;
+	uv_timer_t cert_debounce, gc_timer;
+	struct ke_tls *retired[TLS_RETIRED];
+	int64_t retired_at[TLS_RETIRED];
+	uint64_t cert_reloads_ok, cert_reloads_failed;
+} d;
+
+static int64_t mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void on_cert_debounce(uv_timer_t *t);
+
+static void reload_certs(void)
+{
+	const char *err;
+	struct ke_tls *t = ke_tls_load(&d.srv.cfg, &err);
+	if (t == NULL) {
+		d.cert_reloads_failed++;
+		log_err("certificates: %s; keeping the ones in use", err);
+		return;
+	}
+	int slot = -1;
+	for (int i = 0; i < TLS_RETIRED; i++) {
+		if (d.retired[i] == NULL) {
+			slot = i;
+			break;
+		}
+	}
+	if (slot < 0) {
+		d.cert_reloads_failed++;
+		log_warn("certificates: reloads too frequent; retrying later");
+		ke_tls_free(t);
+		uv_timer_start(&d.cert_debounce, on_cert_debounce, 5000, 0);
+		return;
+	}
+	/* connections in flight hold their own SSL_CTX references; the set
+	 * itself is freed after a grace period */
+	d.retired[slot] = atomic_exchange(&d.srv.tls, t);
+	d.retired_at[slot] = mono_s();
+	d.cert_reloads_ok++;
+	log_info("certificates loaded (%d)", t->num);
+}
+
+static void on_gc(uv_timer_t *t)
+{
+	(void)t;
+	for (int i = 0; i < TLS_RETIRED; i++) {
+		if (d.retired[i] != NULL && mono_s() - d.retired_at[i] >= 30) {
+			ke_tls_free(d.retired[i]);
+			d.retired[i] = NULL;
+		}
+	}
+}
+
+static void on_cert_debounce(uv_timer_t *t)
+{
+	(void)t;
+	reload_certs();
+}
+
+static int is_cert_file(const char *name)
+{
+	const struct ke_config *cfg = &d.srv.cfg;
+	for (int i = 0; i < cfg->num_certs; i++) {
+		const char *files[2] = {cfg->cert[i], cfg->key[i]};
+		for (int j = 0; j < 2; j++) {
+			const char *slash = strrchr(files[j], '/');
+			const char *base = slash != NULL ? slash + 1 : files[j];
+			if (strcmp(base, name) == 0) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void on_certwatch(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+	(void)h;
+	(void)events;
+	/* certbot-style renewals replace files (or the symlinks to them) */
+	if (status == 0 && filename != NULL && is_cert_file(filename)) {
+		uv_timer_start(&d.cert_debounce, on_cert_debounce, 500, 0);
+	}
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: reloading certificates and keys");
+		reload_certs();
+		keywatch_reload(&d.kw);
+		return;
+	}
+	log_info("signal %d: stopping", signum);
+	atomic_store(&d.srv.stop, 1);
+	uv_stop(s->loop);
+}
+
+static uint64_t sum(size_t off)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < d.num_workers; i++) {
+		const char *base = (const char *)&d.workers[i].stats;
+		total += metrics_get((const metrics_counter *)(const void *)(base + off));
+	}
+	return total;
+}
+#define SUM(field) sum(offsetof(struct ke_stats, field))
+
+static int health(void *arg, struct metrics_buf *b)
+{
+	struct keyring_status ks = {0};
+	const struct keyring *kr = keyring_holder_get(&d.srv.keys);
+	(void)arg;
+	if (kr != NULL) {
+		keyring_status(kr, (int64_t)time(NULL), &ks);
+	}
+	if (!ks.usable) {
+		metrics_buf_printf(b, "unhealthy: no usable cookie keys\n");
+		return 0;
+	}
+	struct ke_tls *t = atomic_load(&d.srv.tls);
+	if (t == NULL || t->not_after <= (int64_t)time(NULL)) {
+		metrics_buf_printf(b, "unhealthy: certificate expired\n");
+		return 0;
+	}
+	metrics_buf_printf(b, "ok\n");
+	return 1;
+}
+
+static void render(void *arg, struct metrics_buf *b)
+{
+	static const struct {
+		const char *label;
+		size_t off;
+	} outcomes[] = {
+	    {"ok", offsetof(struct ke_stats, ok)},
+	    {"tls_error", offsetof(struct ke_stats, tls_error)},
+	    {"alpn_missing", offsetof(struct ke_stats, alpn_missing)},
+	    {"bad_request", offsetof(struct ke_stats, bad_request)},
+	    {"unrecognized_critical", offsetof(struct ke_stats, unrecognized)},
+	    {"no_common_aead", offsetof(struct ke_stats, no_common_aead)},
+	    {"no_ntpv4", offsetof(struct ke_stats, no_ntpv4)},
+	    {"too_large", offsetof(struct ke_stats, too_large)},
+	    {"timeout", offsetof(struct ke_stats, timeout)},
+	    {"overload_shed", offsetof(struct ke_stats, overload_shed)},
+	    {"source_limited", offsetof(struct ke_stats, source_limited)},
+	    {"no_keys", offsetof(struct ke_stats, no_keys)},
+	    {"internal_error", offsetof(struct ke_stats, internal_error)},
+	};
+	char lab[64];
+	(void)arg;
+	metrics_family(b, "nts_ke_connections_accepted_total", "counter", "TCP connections.");
+	metrics_sample(b, "nts_ke_connections_accepted_total", NULL, SUM(accepted));
+	metrics_family(b, "nts_ke_handshakes_total", "counter", "NTS-KE sessions by outcome.");
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(outcomes); i++) {
+		snprintf(lab, sizeof(lab), "outcome=\"%s\"", outcomes[i].label);
+		metrics_sample(b, "nts_ke_handshakes_total", lab, sum(outcomes[i].off));
+	}
+	metrics_family(b, "nts_ke_aead_total", "counter", "Sessions by negotiated AEAD.");
+	for (int i = 0; i < d.srv.cfg.num_aeads; i++) {
+		snprintf(lab, sizeof(lab), "aead=\"%u\"", d.srv.cfg.aeads[i]);
+		metrics_sample(
+		    b, "nts_ke_aead_total", lab,
+		    sum(offsetof(struct ke_stats, aead) + (size_t)i * sizeof(metrics_counter)));
+	}
+	metrics_family(b, "nts_ke_cookies_total", "counter", "Cookies minted.");
+	metrics_sample(b, "nts_ke_cookies_total", NULL, SUM(cookies));
+	metrics_family(b, "nts_ke_open_connections", "gauge", "Connections open now.");
+	metrics_sample(b, "nts_ke_open_connections", NULL, atomic_load(&d.srv.open_connections));
+	const struct metrics_hist *hs[KE_MAX_WORKERS];
+	for (int i = 0; i < d.num_workers; i++) {
+		hs[i] = &d.workers[i].stats.latency;
+	}
+	metrics_family(b, "nts_ke_handshake_seconds", "histogram",
+	               "Accept to response, successful or not.");
+	metrics_hist_render(b, "nts_ke_handshake_seconds", NULL, ke_latency_bounds(), hs,
+	                    (size_t)d.num_workers);
+	struct ke_tls *t = atomic_load(&d.srv.tls);
+	metrics_family(b, "nts_ke_certificate_expiry_seconds", "gauge",
+	               "Unix time at which the first certificate expires.");
+	metrics_sample(b, "nts_ke_certificate_expiry_seconds", NULL,
+	               t != NULL ? (uint64_t)t->not_after : 0);
+	metrics_family(b, "nts_ke_certificate_reloads_total", "counter", "Certificate loads.");
+	metrics_sample(b, "nts_ke_certificate_reloads_total", "result=\"ok\"", d.cert_reloads_ok);
+	metrics_sample(b, "nts_ke_certificate_reloads_total", "result=\"failed\"",
+	               d.cert_reloads_failed);
+	const struct keyring *kr = keyring_holder_get(&d.srv.keys);
+	struct keyring_status ks = {0};
+	if (kr != NULL) {
+		keyring_status(kr, (int64_t)time(NULL), &ks);
+	}
+	metrics_family(b, "nts_ke_key_generation", "gauge",
+	               "Key generation minting now (-1: none usable).");
+	metrics_sample_double(b, "nts_ke_key_generation", NULL,
+	                      ks.usable ? (double)ks.current_gen : -1.0);
+	metrics_family(b, "nts_ke_key_reloads_total", "counter", "Key file loads.");
+	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"ok\"", d.srv.keys.reloads_ok);
+	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"failed\"",
+	               d.srv.keys.reloads_failed);
+}
+
+static void watch_dir_of(uv_loop_t *loop, const char *file)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", file);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+	if (d.num_certwatch == (int)NTS_ARRAY_SIZE(d.certwatch)) {
+		return;
+	}
+	uv_fs_event_t *ev = &d.certwatch[d.num_certwatch];
+	uv_fs_event_init(loop, ev);
+	if (uv_fs_event_start(ev, on_certwatch, dir[0] != '\0' ? dir : "/", 0) != 0) {
+		uv_close((uv_handle_t *)ev, NULL);
+		log_warn("cannot watch %s for certificate renewals; use SIGHUP", dir);
+		return;
+	}
+	d.num_certwatch++;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_err("cannot drop privileges to %s", user);
+		return 0;
+	}
+	return 1;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h)) {
+		uv_close(h, NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
+	int check = 0, debug = 0, c;
+	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	struct ke_config *cfg = &d.srv.cfg;
+
+	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'k':
+			check = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: nts-ke-server [-c FILE] [-d] [--check]\n");
+			return 2;
+		}
+	}
+	config_defaults(cfg);
+	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), cfg) ||
+	    !config_check(cfg, conf)) {
+		return 1;
+	}
+	if (check) {
+		struct ke_tls *t = ke_tls_load(cfg, &err);
+		if (t == NULL) {
+			fprintf(stderr, "%s: certificates: %s\n", conf, err);
+			return 1;
+		}
+		ke_tls_free(t);
+		printf("%s: OK\n", conf);
+		return 0;
+	}
+	log_init("nts-ke-server", cfg->use_syslog, debug ? LOG_LVL_DEBUG : cfg->loglevel);
+	if (!smem_init()) {
+		log_fatal("libsodium initialisation failed");
+	}
+	if (!smem_harden_process()) {
+		log_warn("cannot disable core dumps");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
+	uv_loop_t *loop = uv_default_loop();
+
+	struct ke_tls *t = ke_tls_load(cfg, &err);
+	if (t == NULL) {
+		log_fatal("certificates: %s", err);
+	}
+	atomic_store(&d.srv.tls, t);
+	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
+	if (!keywatch_start(&d.kw, loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
+	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL)) {
+		return 1;
+	}
+	d.num_workers = (int)cfg->workers;
+	unsigned defer = (unsigned)((cfg->deadline_ms + 999) / 1000);
+	for (int i = 0; i < d.num_workers; i++) {
+		struct ke_worker *w = &d.workers[i];
+		w->id = i;
+		w->srv = &d.srv;
+		for (int j = 0; j < cfg->num_listen; j++) {
+			char a[64];
+			int fd = ke_listen_socket((struct sockaddr *)&cfg->listen[j],
+			                          cfg->listen_len[j], defer);
+			if (fd < 0) {
+				log_fatal("cannot listen on %s: %s",
+				          cfg_sockaddr_str(a, sizeof(a),
+				                           (struct sockaddr *)&cfg->listen[j]),
+				          strerror(errno));
+			}
+			w->fds[w->num_listeners++] = fd;
+		}
+	}
+	if (cfg->metrics_on) {
+		d.metrics = metrics_server_start(loop, (struct sockaddr *)&cfg->metrics, render,
+		                                 health, NULL);
+		if (d.metrics == NULL) {
+			log_fatal("cannot start the metrics endpoint");
+		}
+	}
+	if (cfg->user[0] != '\0' && !drop_privileges(cfg->user)) {
+		return 1;
+	}
+	for (int i = 0; i < d.num_workers; i++) {
+		if (!ke_worker_start(&d.workers[i])) {
+			log_fatal("cannot start worker %d", i);
+		}
+	}
+	for (int i = 0; i < cfg->num_certs; i++) {
+		watch_dir_of(loop, cfg->cert[i]);
+		if (strcmp(cfg->key[i], cfg->cert[i]) != 0) {
+			watch_dir_of(loop, cfg->key[i]);
+		}
+	}
+	uv_timer_init(loop, &d.cert_debounce);
+	uv_timer_init(loop, &d.gc_timer);
+	uv_timer_start(&d.gc_timer, on_gc, 5000, 5000);
+	uv_signal_init(loop, &d.sighup);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	uv_signal_init(loop, &d.sigterm);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_init(loop, &d.sigint);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	for (int j = 0; j < cfg->num_listen; j++) {
+		char a[64];
+		log_info("NTS-KE on %s with %d workers",
+		         cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&cfg->listen[j]),
+		         d.num_workers);
+	}
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	atomic_store(&d.srv.stop, 1);
+	for (int i = 0; i < d.num_workers; i++) {
+		ke_worker_stop(&d.workers[i]);
+	}
+	metrics_server_stop(d.metrics);
+	keywatch_stop(&d.kw);
+	uv_walk(loop, close_walk, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(loop);
+	for (int i = 0; i < TLS_RETIRED; i++) {
+		ke_tls_free(d.retired[i]);
+	}
+	ke_tls_free(atomic_load(&d.srv.tls));
+	keyring_holder_cleanup(&d.srv.keys);
+	log_info("stopped");
+	return 0;
+}

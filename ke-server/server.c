@@ -1,0 +1,673 @@
+/*
+ * server.c: TLS contexts and the NTS-KE connection state machine.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/siphash.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sodium.h>
+
+#include "common/log.h"
+#include "ke-server/ke.h"
+#include "proto/cookie.h"
+
+static const uint64_t latency_bounds[METRICS_HIST_BUCKETS] = {
+    100000,   200000,   500000,   1000000,   2000000,   3000000,   5000000,    7500000,
+    10000000, 20000000, 50000000, 100000000, 200000000, 500000000, 1000000000, 2000000000,
+};
+
+const uint64_t *ke_latency_bounds(void)
+{
+	return latency_bounds;
+}
+
+/* ---- TLS ---- */
+
+static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *out_len, const uint8_t *in,
+                       unsigned in_len, void *arg)
+{
+	CBS list, name;
+	(void)ssl;
+	(void)arg;
+	CBS_init(&list, in, in_len);
+	while (CBS_get_u8_length_prefixed(&list, &name)) {
+		if (CBS_len(&name) == sizeof(NTSKE_ALPN) - 1 &&
+		    memcmp(CBS_data(&name), NTSKE_ALPN, sizeof(NTSKE_ALPN) - 1) == 0) {
+			*out = CBS_data(&name);
+			*out_len = (uint8_t)CBS_len(&name);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/* a client that offers ALPN but not ntske/1 gets a fatal alert */
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+static int servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct ke_tls *t = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	(void)alert;
+	if (name == NULL || t->num < 2) {
+		return SSL_TLSEXT_ERR_OK;
+	}
+	for (int i = 0; i < t->num; i++) {
+		X509 *cert = SSL_CTX_get0_certificate(t->ctx[i]);
+		if (cert != NULL && X509_check_host(cert, name, strlen(name), 0, NULL) == 1) {
+			if (t->ctx[i] != SSL_get_SSL_CTX(ssl)) {
+				SSL_set_SSL_CTX(ssl, t->ctx[i]);
+			}
+			break;
+		}
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int64_t asn1_time_unix(const ASN1_TIME *t)
+{
+	int days, secs;
+	if (ASN1_TIME_diff(&days, &secs, NULL, t) != 1) {
+		return 0;
+	}
+	return (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+}
+
+void ke_tls_free(struct ke_tls *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	for (int i = 0; i < t->num; i++) {
+		SSL_CTX_free(t->ctx[i]);
+	}
+	free(t);
+}
+
+struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err)
+{
+	struct ke_tls *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		*out_err = "out of memory";
+		return NULL;
+	}
+	t->not_after = INT64_MAX;
+	for (int i = 0; i < cfg->num_certs; i++) {
+		SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+		if (ctx == NULL) {
+			*out_err = "SSL_CTX_new failed";
+			goto err;
+		}
+		t->ctx[t->num++] = ctx;
+		SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+		SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(ctx, t);
+		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert[i]) != 1) {
+			*out_err = "cannot load certificate chain";
+			goto err;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
+			*out_err = "cannot load private key";
+			goto err;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			*out_err = "private key does not match the certificate";
+			goto err;
+		}
+		X509 *cert = SSL_CTX_get0_certificate(ctx);
+		int64_t na = cert != NULL ? asn1_time_unix(X509_get0_notAfter(cert)) : 0;
+		if (na <= (int64_t)time(NULL)) {
+			*out_err = "certificate has expired";
+			goto err;
+		}
+		if (na < t->not_after) {
+			t->not_after = na;
+		}
+	}
+	ERR_clear_error();
+	return t;
+err:
+	ERR_clear_error();
+	ke_tls_free(t);
+	return NULL;
+}
+
+/* ---- connections ---- */
+
+enum conn_state { CONN_HANDSHAKE, CONN_READING, CONN_WRITING, CONN_CLOSING };
+
+struct ke_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	struct ke_worker *w;
+	struct ke_conn *prev, *next; /* accept order */
+	SSL *ssl;
+	BIO *rbio, *wbio;
+	enum conn_state state;
+	int handles_open;
+	int counted; /* holds a global and a per-source slot */
+	uint32_t source_slot;
+	int ipv6;
+	uint64_t start_ns;
+	size_t req_len;
+	uint8_t req[]; /* max_request bytes */
+};
+
+struct wreq {
+	uv_write_t req;
+	struct ke_conn *c;
+	int last;
+	size_t len;
+	uint8_t data[];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void conn_freed(uv_handle_t *h)
+{
+	struct ke_conn *c = h->data;
+	if (--c->handles_open > 0) {
+		return;
+	}
+	SSL_free(c->ssl); /* frees the BIOs */
+	free(c);
+}
+
+static void conn_close(struct ke_conn *c)
+{
+	struct ke_worker *w = c->w;
+	struct ke_server *srv = w->srv;
+	if (c->state == CONN_CLOSING) {
+		return;
+	}
+	c->state = CONN_CLOSING;
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		w->oldest = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	} else {
+		w->newest = c->prev;
+	}
+	if (c->counted) {
+		atomic_fetch_sub(&srv->open_connections, 1);
+		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
+		c->counted = 0;
+	}
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, conn_freed);
+	uv_close((uv_handle_t *)&c->tcp, conn_freed);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct wreq *wr = (struct wreq *)req;
+	struct ke_conn *c = wr->c;
+	if ((status < 0 || wr->last) && c->state != CONN_CLOSING) {
+		conn_close(c);
+	}
+	free(wr);
+}
+
+/* flush sends what TLS produced; |last| closes the connection once sent. */
+static void flush(struct ke_conn *c, int last)
+{
+	size_t pending = BIO_pending(c->wbio);
+	if (pending == 0) {
+		if (last) {
+			conn_close(c);
+		}
+		return;
+	}
+	struct wreq *wr = malloc(sizeof(*wr) + pending);
+	if (wr == NULL) {
+		conn_close(c);
+		return;
+	}
+	int n = BIO_read(c->wbio, wr->data, (int)pending);
+	if (n <= 0) {
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	wr->c = c;
+	wr->last = last;
+	wr->len = (size_t)n;
+	uv_buf_t b = uv_buf_init((char *)wr->data, (unsigned)n);
+	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+		free(wr);
+		conn_close(c);
+	}
+}
+
+static const char *ntp_server_for(const struct ke_config *cfg, int ipv6)
+{
+	if (ipv6 && cfg->ntpserver6[0] != '\0') {
+		return cfg->ntpserver6;
+	}
+	if (!ipv6 && cfg->ntpserver4[0] != '\0') {
+		return cfg->ntpserver4;
+	}
+	return cfg->ntpserver[0] != '\0' ? cfg->ntpserver : NULL;
+}
+
+/* respond builds the NTS-KE answer for the complete request in c->req. */
+static void respond(struct ke_conn *c, size_t msg_len)
+{
+	struct ke_server *srv = c->w->srv;
+	struct ke_stats *st = &c->w->stats;
+	const struct ke_config *cfg = &srv->cfg;
+	struct ntske_request req;
+	CBB out;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	CBS msg;
+	uint8_t cookies[NTSKE_MAX_COOKIES][COOKIE_MAX_LEN];
+	struct cookie_keys keys;
+
+	memset(&keys, 0, sizeof(keys));
+	CBS_init(&msg, c->req, msg_len);
+	if (!CBB_init(&out, 1024)) {
+		conn_close(c);
+		return;
+	}
+	ntske_parse_request(&req, &msg);
+	if (req.outcome == NTSKE_FAIL_UNRECOGNIZED_CRITICAL) {
+		metrics_inc(&st->unrecognized);
+		if (!ntske_build_error(&out, NTSKE_ERR_UNRECOGNIZED_CRITICAL)) {
+			goto err;
+		}
+	} else if (req.outcome != NTSKE_OK) {
+		metrics_inc(&st->bad_request);
+		if (!ntske_build_error(&out, NTSKE_ERR_BAD_REQUEST)) {
+			goto err;
+		}
+	} else {
+		struct ntske_response resp = {0};
+		uint16_t aead = req.ntpv4_offered
+		                    ? ntske_choose_aead(&req, cfg->aeads, (size_t)cfg->num_aeads)
+		                    : 0;
+		resp.ntpv4 = req.ntpv4_offered;
+		resp.aead = aead;
+		if (!req.ntpv4_offered) {
+			metrics_inc(&st->no_ntpv4);
+		} else if (aead == 0) {
+			metrics_inc(&st->no_common_aead);
+		} else {
+			const struct keyring *kr = keyring_holder_get(&srv->keys);
+			uint32_t kid;
+			const aead_ctx *ck;
+			int64_t now = (int64_t)time(NULL);
+			if (kr == NULL || !keyring_current(kr, now, &kid, &ck)) {
+				/* fail closed: no cookies from stale or missing keys */
+				metrics_inc(&st->no_keys);
+				LOG_RL_ERR("no usable cookie keys: answering Error 2");
+				if (!ntske_build_error(&out, NTSKE_ERR_INTERNAL)) {
+					goto err;
+				}
+				goto send;
+			}
+			uint8_t ctxbuf[NTSKE_EXPORTER_CONTEXT_LEN];
+			keys.aead_id = aead;
+			keys.key_len = aead_key_len(aead);
+			ntske_exporter_context(ctxbuf, NTSKE_PROTO_NTPV4, aead, 0);
+			if (!SSL_export_keying_material(
+			        c->ssl, keys.c2s, keys.key_len, NTSKE_EXPORTER_LABEL,
+			        sizeof(NTSKE_EXPORTER_LABEL) - 1, ctxbuf, sizeof(ctxbuf), 1)) {
+				goto err;
+			}
+			ntske_exporter_context(ctxbuf, NTSKE_PROTO_NTPV4, aead, 1);
+			if (!SSL_export_keying_material(
+			        c->ssl, keys.s2c, keys.key_len, NTSKE_EXPORTER_LABEL,
+			        sizeof(NTSKE_EXPORTER_LABEL) - 1, ctxbuf, sizeof(ctxbuf), 1)) {
+				goto err;
+			}
+			uint8_t nonces[NTSKE_MAX_COOKIES][COOKIE_NONCE_LEN];
+			RAND_bytes(&nonces[0][0], sizeof(nonces));
+			for (int i = 0; i < NTSKE_MAX_COOKIES; i++) {
+				struct wbuf wb;
+				wbuf_init(&wb, cookies[i], sizeof(cookies[i]));
+				if (!cookie_seal(&wb, ck, kid, nonces[i], &keys)) {
+					goto err;
+				}
+				resp.cookies[i] = cookies[i];
+				resp.cookie_lens[i] = wb.len;
+			}
+			resp.num_cookies = NTSKE_MAX_COOKIES;
+			resp.echo_compliant = aead == AEAD_AES_128_GCM_SIV && req.compliant_gcm_siv;
+			resp.server = ntp_server_for(cfg, c->ipv6);
+			resp.port = (uint16_t)cfg->ntpport;
+			for (int i = 0; i < cfg->num_aeads; i++) {
+				if (cfg->aeads[i] == aead) {
+					metrics_inc(&st->aead[i]);
+				}
+			}
+			metrics_add(&st->cookies, NTSKE_MAX_COOKIES);
+			metrics_inc(&st->ok);
+		}
+		if (!ntske_build_response(&out, &resp)) {
+			goto err;
+		}
+	}
+send:
+	if (!CBB_finish(&out, &data, &len)) {
+		goto err;
+	}
+	sodium_memzero(&keys, sizeof(keys));
+	if (SSL_write(c->ssl, data, (int)len) != (int)len) {
+		OPENSSL_free(data);
+		conn_close(c);
+		return;
+	}
+	OPENSSL_free(data);
+	metrics_hist_observe(&st->latency, latency_bounds, mono_ns() - c->start_ns);
+	/* RFC 8915 s4: the server closes the connection after its response */
+	SSL_shutdown(c->ssl);
+	c->state = CONN_WRITING;
+	flush(c, 1);
+	return;
+err:
+	sodium_memzero(&keys, sizeof(keys));
+	CBB_cleanup(&out);
+	metrics_inc(&st->internal_error);
+	conn_close(c);
+}
+
+static void drive(struct ke_conn *c)
+{
+	struct ke_stats *st = &c->w->stats;
+	const struct ke_config *cfg = &c->w->srv->cfg;
+
+	if (c->state == CONN_HANDSHAKE) {
+		int r = SSL_do_handshake(c->ssl);
+		if (r != 1) {
+			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				flush(c, 0);
+				return;
+			}
+			metrics_inc(&st->tls_error);
+			ERR_clear_error();
+			flush(c, 1); /* send the alert, then close */
+			return;
+		}
+		const uint8_t *proto;
+		unsigned proto_len;
+		SSL_get0_alpn_selected(c->ssl, &proto, &proto_len);
+		if (proto_len == 0) {
+			/* no ALPN: no NTS-KE response */
+			metrics_inc(&st->alpn_missing);
+			flush(c, 1);
+			return;
+		}
+		c->state = CONN_READING;
+		flush(c, 0);
+	}
+	if (c->state != CONN_READING) {
+		return;
+	}
+	for (;;) {
+		if (c->req_len == cfg->max_request) {
+			metrics_inc(&st->too_large);
+			conn_close(c);
+			return;
+		}
+		int n = SSL_read(c->ssl, c->req + c->req_len, (int)(cfg->max_request - c->req_len));
+		if (n <= 0) {
+			int e = SSL_get_error(c->ssl, n);
+			if (e == SSL_ERROR_WANT_READ) {
+				break;
+			}
+			if (e != SSL_ERROR_ZERO_RETURN) {
+				metrics_inc(&st->tls_error);
+			} else {
+				metrics_inc(&st->bad_request); /* closed before End of Message */
+			}
+			ERR_clear_error();
+			conn_close(c);
+			return;
+		}
+		c->req_len += (size_t)n;
+		size_t msg_len;
+		if (ntske_stream_status(c->req, c->req_len, &msg_len) == NTSKE_STREAM_COMPLETE) {
+			c->state = CONN_WRITING;
+			respond(c, msg_len);
+			return;
+		}
+	}
+	flush(c, 0);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static _Thread_local char rbuf[16384];
+	(void)h;
+	(void)suggested;
+	*buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct ke_conn *c = s->data;
+	if (n < 0) {
+		if (c->state == CONN_HANDSHAKE || c->state == CONN_READING) {
+			metrics_inc(&c->w->stats.bad_request);
+		}
+		conn_close(c);
+		return;
+	}
+	if (n == 0 || c->state == CONN_CLOSING || c->state == CONN_WRITING) {
+		return;
+	}
+	if (BIO_write(c->rbio, buf->base, (int)n) != (int)n) {
+		conn_close(c);
+		return;
+	}
+	drive(c);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	struct ke_conn *c = t->data;
+	metrics_inc(&c->w->stats.timeout);
+	conn_close(c);
+}
+
+static uint32_t source_slot(const struct ke_server *srv, const struct sockaddr_storage *ss)
+{
+	uint8_t key[16];
+	uint64_t k[2];
+	size_t len = 0;
+	memcpy(k, srv->source_salt, sizeof(k));
+	if (ss->ss_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		len = 4;
+	} else {
+		/* IPv6 clients are counted per /64 */
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 8);
+		len = 8;
+	}
+	return (uint32_t)(SIPHASH_24(k, key, len) % KE_SOURCE_SLOTS);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+	struct ke_worker *w = ls->data;
+	struct ke_server *srv = w->srv;
+	const struct ke_config *cfg = &srv->cfg;
+	struct ke_conn *c;
+
+	if (status < 0) {
+		return;
+	}
+	c = calloc(1, sizeof(*c) + cfg->max_request);
+	if (c == NULL) {
+		return;
+	}
+	c->w = w;
+	c->start_ns = mono_ns();
+	uv_tcp_init(&w->loop, &c->tcp);
+	uv_timer_init(&w->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->handles_open = 2;
+	c->state = CONN_HANDSHAKE;
+	/* link first so that conn_close can always unlink */
+	c->prev = w->newest;
+	if (w->newest != NULL) {
+		w->newest->next = c;
+	} else {
+		w->oldest = c;
+	}
+	w->newest = c;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+		conn_close(c);
+		return;
+	}
+	metrics_inc(&w->stats.accepted);
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->ipv6 = peer.ss_family == AF_INET6;
+	c->source_slot = source_slot(srv, &peer);
+	if (atomic_fetch_add(&srv->per_source[c->source_slot], 1) >= cfg->max_per_source) {
+		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
+		metrics_inc(&w->stats.source_limited);
+		conn_close(c);
+		return;
+	}
+	if (atomic_fetch_add(&srv->open_connections, 1) >= cfg->max_connections) {
+		/* shed the oldest connection of this worker to make room: idle
+		 * and slow clients go first, new clients keep being served */
+		if (w->oldest != NULL && w->oldest != c) {
+			metrics_inc(&w->stats.overload_shed);
+			conn_close(w->oldest);
+		} else {
+			atomic_fetch_sub(&srv->open_connections, 1);
+			atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
+			metrics_inc(&w->stats.overload_shed);
+			conn_close(c);
+			return;
+		}
+	}
+	c->counted = 1;
+	struct ke_tls *tls = atomic_load_explicit(&srv->tls, memory_order_acquire);
+	c->ssl = tls != NULL ? SSL_new(tls->ctx[0]) : NULL;
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		metrics_inc(&w->stats.internal_error);
+		conn_close(c);
+		return;
+	}
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_accept_state(c->ssl);
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_timer_start(&c->timer, on_deadline, cfg->deadline_ms, 0);
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+		conn_close(c);
+	}
+}
+
+int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s)
+{
+	int one = 1;
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		goto err;
+	}
+	if (addr->sa_family == AF_INET6) {
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	int d = (int)defer_s;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &d, sizeof(d));
+	if (bind(fd, addr, len) != 0 || listen(fd, 1024) != 0) {
+		goto err;
+	}
+	return fd;
+err:;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+static void on_wakeup(uv_async_t *a)
+{
+	struct ke_worker *w = a->data;
+	if (!atomic_load(&w->srv->stop)) {
+		return;
+	}
+	for (int i = 0; i < w->num_listeners; i++) {
+		uv_close((uv_handle_t *)&w->listeners[i], NULL);
+	}
+	while (w->oldest != NULL) {
+		conn_close(w->oldest);
+	}
+	uv_close((uv_handle_t *)&w->wakeup, NULL);
+}
+
+static void worker_main(void *arg)
+{
+	struct ke_worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+}
+
+int ke_worker_start(struct ke_worker *w)
+{
+	if (uv_loop_init(&w->loop) != 0) {
+		return 0;
+	}
+	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+	w->wakeup.data = w;
+	for (int i = 0; i < w->num_listeners; i++) {
+		uv_tcp_init(&w->loop, &w->listeners[i]);
+		w->listeners[i].data = w;
+		if (uv_tcp_open(&w->listeners[i], w->fds[i]) != 0 ||
+		    uv_listen((uv_stream_t *)&w->listeners[i], 1024, on_connection) != 0) {
+			return 0;
+		}
+	}
+	if (uv_thread_create(&w->thread, worker_main, w) != 0) {
+		return 0;
+	}
+	w->started = 1;
+	return 1;
+}
+
+void ke_worker_stop(struct ke_worker *w)
+{
+	if (!w->started) {
+		return;
+	}
+	uv_async_send(&w->wakeup);
+	uv_thread_join(&w->thread);
+	w->started = 0;
+}
