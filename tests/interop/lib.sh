@@ -1,0 +1,139 @@
+# lib.sh: helpers for the interop tests (sourced). Needs BUILD and SRC.
+# Every test gets its own directory, its own ports and cleans up after
+# itself; daemons are killed on exit.
+set -eu
+: "${BUILD:?}" "${SRC:?}"
+T=$(mktemp -d /tmp/nts-interop.XXXXXX)
+chmod 755 "$T"
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT INT TERM
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -20 "$f" >&2; }; done
+	exit 1
+}
+KEYCTL=$BUILD/tools/nts-keyctl
+QUERY=$BUILD/tools/nts-query
+
+# free_port: an unused TCP and UDP port on loopback
+free_port() {
+	while :; do
+		p=$(( (RANDOM_BASE + $(od -An -N2 -tu2 /dev/urandom)) % 40000 + 20000 ))
+		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then echo $p; return; fi
+	done
+}
+RANDOM_BASE=$$
+
+# make_pki: a throwaway CA and a server certificate for localhost,
+# 127.0.0.1 and ::1 ($T/ca.pem, $T/server.pem, $T/server.key)
+make_pki() {
+	(
+		cd "$T"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/CN=nts test CA" -keyout ca.key -out ca.pem \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+		make_cert server
+	)
+}
+make_cert() { # NAME: a certificate signed by the test CA, in $T
+	(
+		cd "$T"
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+			-keyout "$1.key" -out "$1.csr" 2>/dev/null
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$1.ext"
+		openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile "$1.ext" -out "$1.pem" 2>/dev/null
+		rm -f "$1.csr" "$1.ext"
+	)
+}
+
+# make_keys: a key host and the two role files
+make_keys() {
+	$KEYCTL init --dir "$T/keyhost" >/dev/null
+	$KEYCTL export --dir "$T/keyhost" --role ke --out "$T/ke.keys" >/dev/null
+	$KEYCTL export --dir "$T/keyhost" --role responder --out "$T/responder.keys" >/dev/null
+}
+
+# start_responder NTPPORT [extra config lines]
+start_responder() {
+	RESP_METRICS=$(free_port)
+	{
+		echo "listen 127.0.0.1:$1"
+		echo "listen [::1]:$1"
+		echo "workers 2"
+		echo "keyfile $T/responder.keys"
+		echo "deployment $T/keyhost/deployment.pub"
+		echo "syncsource static 2 TEST"
+		echo "metrics 127.0.0.1:$RESP_METRICS"
+		[ $# -gt 1 ] && printf '%s\n' "$2"
+	} >"$T/responder.conf"
+	"$BUILD/ntp-responder/nts-responder" -c "$T/responder.conf" >"$T/responder.log" 2>&1 &
+	PIDS="$PIDS $!"
+	RESP_PID=$!
+	wait_metrics $RESP_METRICS
+}
+
+# start_ke KEPORT NTPPORT [extra config lines]
+start_ke() {
+	KE_METRICS=$(free_port)
+	{
+		echo "listen 127.0.0.1:$1"
+		echo "listen [::1]:$1"
+		echo "cert $T/server.pem $T/server.key"
+		echo "keyfile $T/ke.keys"
+		echo "deployment $T/keyhost/deployment.pub"
+		echo "ntpserver 127.0.0.1"
+		echo "ntpport $2"
+		echo "workers 2"
+		echo "metrics 127.0.0.1:$KE_METRICS"
+		[ $# -gt 2 ] && printf '%s\n' "$3"
+	} >"$T/ke.conf"
+	"$BUILD/ke-server/nts-ke-server" -c "$T/ke.conf" >"$T/ke.log" 2>&1 &
+	PIDS="$PIDS $!"
+	KE_PID=$!
+	wait_metrics $KE_METRICS
+}
+
+wait_metrics() {
+	i=0
+	until metric $1 . >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "daemon with metrics port $1 did not start"
+		sleep 0.1
+	done
+}
+
+# metric PORT REGEX: the value of the first sample matching REGEX
+metric() {
+	python3 - "$1" "$2" <<'PY'
+import sys, urllib.request, re
+body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=2).read().decode()
+for line in body.splitlines():
+    if not line.startswith("#") and re.search(sys.argv[2], line):
+        print(line.rsplit(" ", 1)[1]); break
+else:
+    sys.exit(1)
+PY
+}
+
+# chrony_conf FILE LINES...: a chronyd configuration that stays out of the
+# system's way (no clock control with -x, no command socket, own files)
+chrony_conf() {
+	f=$1
+	shift
+	mkdir -p "$T/chrony"
+	chmod 777 "$T/chrony"
+	{
+		printf '%s\n' "$@"
+		echo "pidfile $T/chrony/chronyd.pid"
+		echo "driftfile $T/chrony/drift"
+		echo "ntsdumpdir $T/chrony"
+		echo "cmdport 0"
+	} >"$f"
+}
