@@ -55,7 +55,7 @@ fi
 nts_install_missing $NTS_BUILD_PKGS openssl
 
 if [ ! -f "$BUILD/build.ninja" ]; then
-	meson setup "$BUILD" --buildtype=release >/dev/null
+	meson setup "$BUILD" --buildtype=debugoptimized >/dev/null
 fi
 ninja -C "$BUILD" >/dev/null
 
@@ -90,3 +90,78 @@ if [ ! -f "$RUN/ca.pem" ] || [ ! -f "$RUN/server.pem" ]; then
 	)
 	echo "made a throwaway CA: $RUN/ca.pem"
 fi
+
+# Cookie keys: a key host directory and one file per role. A fresh
+# deployment each time keeps the throwaway setup self-contained.
+KEYCTL=$BUILD/tools/nts-keyctl
+rm -rf "$RUN/keyhost"
+$KEYCTL init --dir "$RUN/keyhost" >/dev/null
+$KEYCTL export --dir "$RUN/keyhost" --role ke --out "$RUN/ke.keys" >/dev/null
+$KEYCTL export --dir "$RUN/keyhost" --role responder --out "$RUN/responder.keys" >/dev/null
+
+cat >"$RUN/nts-responder.conf" <<CONF
+# written by deploy/quickstart.sh; see deploy/examples/nts-responder.conf
+listen 127.0.0.1:$NTP_PORT
+listen [::1]:$NTP_PORT
+workers 2
+keyfile $RUN/responder.keys
+deployment $RUN/keyhost/deployment.pub
+# a lab setup: this machine's clock may not be synchronised by a daemon
+syncsource static 2 LOCL
+metrics 127.0.0.1:${RESP_METRICS_PORT:-9124}
+healthfile $RUN/responder.health
+CONF
+cat >"$RUN/nts-ke-server.conf" <<CONF
+# written by deploy/quickstart.sh; see deploy/examples/nts-ke-server.conf
+listen 127.0.0.1:$KE_PORT
+listen [::1]:$KE_PORT
+cert $RUN/server.pem $RUN/server.key
+keyfile $RUN/ke.keys
+deployment $RUN/keyhost/deployment.pub
+ntpserver 127.0.0.1
+ntpport $NTP_PORT
+workers 2
+metrics 127.0.0.1:${KE_METRICS_PORT:-9125}
+CONF
+
+start() { # name binary config
+	"$BUILD/$2" -c "$RUN/$3" >>"$RUN/$1.log" 2>&1 &
+	echo $! >"$RUN/$1.pid"
+}
+start nts-responder ntp-responder/nts-responder nts-responder.conf
+start nts-ke-server ke-server/nts-ke-server nts-ke-server.conf
+
+# wait until both answer, then prove it with an NTS query
+i=0
+until "$BUILD/tools/nts-query" --ca "$RUN/ca.pem" --timeout 1 "localhost:$KE_PORT" >"$RUN/query.out" 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 50 ]; then
+		cat "$RUN/query.out" "$RUN/nts-ke-server.log" "$RUN/nts-responder.log" >&2
+		stop_all
+		echo "quickstart: the servers did not answer" >&2
+		exit 1
+	fi
+	sleep 0.2
+done
+echo "NTS-KE server:  localhost:$KE_PORT   (log $RUN/nts-ke-server.log)"
+echo "NTS responder:  127.0.0.1:$NTP_PORT, [::1]:$NTP_PORT   (log $RUN/nts-responder.log)"
+echo "CA certificate: $RUN/ca.pem"
+echo
+"$BUILD/tools/nts-query" --ca "$RUN/ca.pem" --count 3 "localhost:$KE_PORT"
+echo
+echo "try:  $BUILD/tools/nts-query --ca $RUN/ca.pem localhost:$KE_PORT"
+echo "      curl -s 127.0.0.1:${KE_METRICS_PORT:-9125}/metrics; curl -s 127.0.0.1:${RESP_METRICS_PORT:-9124}/health"
+
+if [ $mode = detach ]; then
+	echo "servers left running; stop them with: $0 --stop"
+	exit 0
+fi
+echo "running in the foreground; Ctrl-C stops everything"
+trap 'stop_all; exit 0' INT TERM
+while kill -0 "$(cat "$RUN/nts-ke-server.pid")" 2>/dev/null &&
+	kill -0 "$(cat "$RUN/nts-responder.pid")" 2>/dev/null; do
+	sleep 1
+done
+echo "a server exited; see the logs in $RUN" >&2
+stop_all
+exit 1
