@@ -1,0 +1,225 @@
+/*
+ * test_responder.c: the responder's packet path (resp_handle) with a real
+ * keyring: valid requests of every size, every NAK and drop reason, and
+ * responses never longer than requests.
+ */
+#include <sodium.h>
+
+#include "common/keyhost.h"
+#include "common/smem.h"
+#include "ntp-responder/responder.h"
+#include "proto/cookie.h"
+#include "proto/nts.h"
+#include "tests/unit/testutil.h"
+
+static struct keyring_holder holder;
+static struct sync_state synced = {.synchronised = 1, .stratum = 2, .refid = 0x54455354};
+static struct resp_ctx ctx;
+static struct resp_stats st;
+static struct keyhost *kh;
+static int64_t now;
+
+struct client {
+	uint16_t aead;
+	struct cookie_keys keys;
+	uint8_t cookie[COOKIE_MAX_LEN];
+	size_t cookie_len;
+	aead_ctx c2s, s2c;
+};
+
+/* mint a cookie the way the KE server does, at |t| */
+static void client_init(struct client *c, uint16_t aead, int64_t t)
+{
+	struct keyfile *kf = smem_new(sizeof(*kf));
+	CHECK(keyhost_export(kh, KEYFILE_ROLE_KE, t, kf));
+	struct keyring *ke = keyring_build(kf, t);
+	uint32_t kid = 0;
+	const aead_ctx *ck = NULL;
+	CHECK(ke != NULL && keyring_current(ke, t, &kid, &ck));
+	memset(c, 0, sizeof(*c));
+	c->aead = aead;
+	c->keys.aead_id = aead;
+	c->keys.key_len = aead_key_len(aead);
+	randombytes_buf(c->keys.c2s, c->keys.key_len);
+	randombytes_buf(c->keys.s2c, c->keys.key_len);
+	uint8_t nonce[COOKIE_NONCE_LEN];
+	randombytes_buf(nonce, sizeof(nonce));
+	struct wbuf w;
+	wbuf_init(&w, c->cookie, sizeof(c->cookie));
+	CHECK(cookie_seal(&w, ck, kid, nonce, &c->keys));
+	c->cookie_len = w.len;
+	CHECK(aead_ctx_init(&c->c2s, aead, c->keys.c2s, c->keys.key_len));
+	CHECK(aead_ctx_init(&c->s2c, aead, c->keys.s2c, c->keys.key_len));
+	keyring_free(ke);
+	smem_free(kf);
+}
+
+static size_t request(uint8_t *buf, struct client *c, size_t ph, uint8_t *uid)
+{
+	struct ntp_header h = {.version = 4, .mode = NTP_MODE_CLIENT, .transmit_ts = 42};
+	uint8_t nonce[16];
+	size_t len;
+	randombytes_buf(uid, 32);
+	randombytes_buf(nonce, sizeof(nonce));
+	CHECK(nts_build_request(buf, NTP_MAX_PACKET, &len, &h, uid, 32, c->cookie, c->cookie_len,
+	                        ph, &c->c2s, nonce, aead_nonce_len(c->aead)));
+	return len;
+}
+
+static size_t handle(const uint8_t *req, size_t len, uint8_t *out)
+{
+	struct timespec rx = {.tv_sec = (time_t)now};
+	return resp_handle(&ctx, &st, req, len, &rx, out);
+}
+
+static void test_valid(void)
+{
+	static const uint16_t aeads[] = {AEAD_AES_SIV_CMAC_256, AEAD_AES_128_GCM_SIV};
+	for (int a = 0; a < 2; a++) {
+		for (size_t ph = 0; ph <= 7; ph++) {
+			struct client c;
+			uint8_t req[NTP_MAX_PACKET], out[NTP_MAX_PACKET], scratch[NTP_MAX_PACKET];
+			uint8_t uid[32];
+			client_init(&c, aeads[a], now);
+			size_t len = request(req, &c, ph, uid);
+			size_t n = handle(req, len, out);
+			CHECK_EQ(n, len); /* exactly as long as the request */
+			struct nts_response r;
+			CHECK_EQ(nts_parse_response(&r, out, n, uid, 32, &c.s2c, scratch,
+			                            sizeof(scratch)),
+			         NTS_RESP_OK);
+			CHECK_EQ(r.num_cookies, 1 + ph);
+			CHECK_EQ(r.header.stratum, 2);
+			CHECK_EQ(r.header.origin_ts, 42);
+			/* the new cookies open on the responder too */
+			struct cookie_keys k;
+			uint32_t kid;
+			int reason;
+			CHECK(cookie_key_id(&kid, &r.cookies[ph]));
+			const aead_ctx *ck =
+			    keyring_lookup(keyring_holder_get(&holder), kid, now, &reason);
+			CHECK(ck != NULL && cookie_open(&k, ck, &r.cookies[ph]));
+			CHECK_MEM(k.c2s, k.key_len, c.keys.c2s, c.keys.key_len);
+			aead_ctx_cleanup(&c.c2s);
+			aead_ctx_cleanup(&c.s2c);
+		}
+	}
+}
+
+static void test_naks_and_drops(void)
+{
+	struct client c;
+	uint8_t req[NTP_MAX_PACKET], out[NTP_MAX_PACKET], scratch[NTP_MAX_PACKET], uid[32];
+	size_t len, n;
+	struct nts_response r;
+
+	/* expired: a cookie minted 30 epochs ago */
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now - 30 * 3600);
+	len = request(req, &c, 0, uid);
+	n = handle(req, len, out);
+	CHECK_EQ(nts_parse_response(&r, out, n, uid, 32, &c.s2c, scratch, sizeof(scratch)),
+	         NTS_RESP_NAK);
+	CHECK_EQ(metrics_get(&st.nak_expired_key), 1);
+	CHECK(n <= len);
+
+	/* bad cookie: one flipped byte of ciphertext */
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now);
+	c.cookie[40] ^= 1;
+	len = request(req, &c, 0, uid);
+	n = handle(req, len, out);
+	CHECK_EQ(nts_parse_response(&r, out, n, uid, 32, &c.s2c, scratch, sizeof(scratch)),
+	         NTS_RESP_NAK);
+	CHECK_EQ(metrics_get(&st.nak_bad_cookie), 1);
+
+	/* unknown generation in the key id */
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now);
+	c.cookie[0] = 9;
+	len = request(req, &c, 0, uid);
+	(void)handle(req, len, out);
+	CHECK_EQ(metrics_get(&st.nak_unknown_key), 1);
+
+	/* bad authentication: the request altered after sealing */
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now);
+	len = request(req, &c, 0, uid);
+	req[47] ^= 1; /* transmit timestamp */
+	n = handle(req, len, out);
+	CHECK(n > 0 && n <= len);
+	CHECK_EQ(metrics_get(&st.nak_bad_auth), 1);
+
+	/* silence: short, mode 6/7, server mode, bad versions, malformed */
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now);
+	len = request(req, &c, 0, uid);
+	CHECK_EQ(handle(req, 47, out), 0);
+	CHECK_EQ(metrics_get(&st.drop_short), 1);
+	uint8_t b0 = req[0];
+	for (int mode = 0; mode < 8; mode++) {
+		if (mode == 3) {
+			continue;
+		}
+		req[0] = (uint8_t)((4 << 3) | mode);
+		CHECK_EQ(handle(req, len, out), 0);
+	}
+	CHECK_EQ(metrics_get(&st.drop_mode), 7);
+	req[0] = (uint8_t)((2 << 3) | 3);
+	CHECK_EQ(handle(req, len, out), 0);
+	req[0] = (uint8_t)((3 << 3) | 3);
+	CHECK_EQ(handle(req, len, out), 0); /* NTS needs v4 */
+	CHECK_EQ(metrics_get(&st.drop_version), 2);
+	req[0] = b0;
+	CHECK_EQ(handle(req, len - 4, out), 0); /* truncated authenticator */
+	CHECK_EQ(metrics_get(&st.drop_malformed), 1);
+
+	/* plain NTP: v3 and v4 answered with 48 bytes, or dropped if disabled */
+	uint8_t plain[48] = {(3 << 3) | 3};
+	CHECK_EQ(handle(plain, 48, out), 48);
+	ctx.serve_plain = 0;
+	CHECK_EQ(handle(plain, 48, out), 0);
+	CHECK_EQ(metrics_get(&st.drop_plain_disabled), 1);
+	ctx.serve_plain = 1;
+
+	/* unsynchronised: LI=3, stratum 16 */
+	struct sync_state unsync = {.synchronised = 0};
+	atomic_store(&ctx.sync, &unsync);
+	CHECK_EQ(handle(plain, 48, out), 48);
+	CHECK_EQ(out[0] >> 6, 3);
+	CHECK_EQ(out[1], 16);
+	atomic_store(&ctx.sync, &synced);
+
+	/* no keys loaded: NAK */
+	struct keyring_holder empty;
+	keyring_holder_init(&empty, KEYFILE_ROLE_RESPONDER);
+	ctx.keys = &empty;
+	client_init(&c, AEAD_AES_SIV_CMAC_256, now);
+	len = request(req, &c, 0, uid);
+	n = handle(req, len, out);
+	CHECK_EQ(nts_parse_response(&r, out, n, uid, 32, &c.s2c, scratch, sizeof(scratch)),
+	         NTS_RESP_NAK);
+	CHECK_EQ(metrics_get(&st.nak_no_keys), 1);
+	ctx.keys = &holder;
+}
+
+int main(void)
+{
+	CHECK(smem_init());
+	now = 1764000000;
+	kh = smem_new(sizeof(*kh));
+	CHECK(keyhost_init(kh, 3600, 25, NULL, now - 100 * 3600));
+	struct keyfile *kf = smem_new(sizeof(*kf));
+	CHECK(keyhost_export(kh, KEYFILE_ROLE_RESPONDER, now, kf));
+	keyring_holder_init(&holder, KEYFILE_ROLE_RESPONDER);
+	struct keyring *kr = keyring_build(kf, now);
+	CHECK(kr != NULL);
+	atomic_store(&holder.current, kr);
+	ctx.keys = &holder;
+	atomic_store(&ctx.sync, &synced);
+	ctx.serve_plain = 1;
+	ctx.precision = resp_clock_precision();
+
+	test_valid();
+	test_naks_and_drops();
+
+	keyring_holder_cleanup(&holder);
+	smem_free(kf);
+	smem_free(kh);
+	return test_summary("responder");
+}
