@@ -8,8 +8,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/smem.h"
@@ -436,25 +435,6 @@ static void watch_dir_of(uv_loop_t *loop, const char *file)
 	d.num_certwatch++;
 }
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		log_err("cannot drop privileges to %s", user);
-		return 0;
-	}
-	return 1;
-}
-
-static void close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h)) {
-		uv_close(h, NULL);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
@@ -542,7 +522,7 @@ int main(int argc, char **argv)
 			log_fatal("cannot start the metrics endpoint");
 		}
 	}
-	if (cfg->user[0] != '\0' && !drop_privileges(cfg->user)) {
+	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
 		return 1;
 	}
 	for (int i = 0; i < d.num_workers; i++) {
@@ -580,9 +560,7 @@ int main(int argc, char **argv)
 	}
 	metrics_server_stop(d.metrics);
 	keywatch_stop(&d.kw);
-	uv_walk(loop, close_walk, NULL);
-	uv_run(loop, UV_RUN_DEFAULT);
-	(void)uv_loop_close(loop);
+	(void)daemon_close_loop(loop);
 	for (int i = 0; i < TLS_RETIRED; i++) {
 		ke_tls_free(d.retired[i]);
 	}

@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include <uv.h>
 
 #include "common/config.h"
+#include "common/daemon.h"
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -374,28 +373,6 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_stop(s->loop);
 }
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (pw == NULL) {
-		log_err("no such user %s", user);
-		return 0;
-	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		log_err("cannot drop privileges to %s: %s", user, strerror(errno));
-		return 0;
-	}
-	return 1;
-}
-
-static void close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h)) {
-		uv_close(h, NULL);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-responder.conf";
@@ -488,7 +465,7 @@ int main(int argc, char **argv)
 			log_fatal("cannot start the metrics endpoint");
 		}
 	}
-	if (d.cfg.user[0] != '\0' && !drop_privileges(d.cfg.user)) {
+	if (d.cfg.user[0] != '\0' && !daemon_drop_privileges(d.cfg.user)) {
 		return 1;
 	}
 	for (int i = 0; i < d.num_workers; i++) {
@@ -520,9 +497,7 @@ int main(int argc, char **argv)
 	metrics_server_stop(d.metrics);
 	sync_stop(&d.sync);
 	keywatch_stop(&d.kw);
-	uv_walk(loop, close_walk, NULL);
-	uv_run(loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(loop) != 0) {
+	if (!daemon_close_loop(loop)) {
 		log_warn("handles left open at exit");
 	}
 	keyring_holder_cleanup(&d.holder);

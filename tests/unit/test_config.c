@@ -7,24 +7,9 @@
 
 #include "common/config.h"
 
-static int failures;
+#include "tests/unit/testutil.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-#define CHECK_EQ_U64(a, b)                                                                         \
-	do {                                                                                       \
-		uint64_t a_ = (a), b_ = (b);                                                       \
-		if (a_ != b_) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %" PRIu64 ", expected %" PRIu64 "\n",        \
-			        __FILE__, __LINE__, #a, a_, b_);                                   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#define CHECK_EQ_U64 CHECK_EQ
 
 struct conf {
 	uint64_t port;
@@ -151,10 +136,5 @@ int main(void)
 	/* last line without a newline */
 	CHECK(parse(&c, "port 5") && c.port == 5);
 
-	if (failures > 0) {
-		fprintf(stderr, "%d failures\n", failures);
-		return 1;
-	}
-	printf("config: ok\n");
-	return 0;
+	return test_summary("config");
 }

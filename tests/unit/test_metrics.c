@@ -10,14 +10,9 @@
 
 #include "common/metrics.h"
 
-static int failures;
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "tests/unit/testutil.h"
+
+#define CHECK_EQ_U64 CHECK_EQ
 
 static const uint64_t bounds[METRICS_HIST_BUCKETS] = {
     1000,   2000,    5000,    10000,   20000,    50000,    100000,   200000,
@@ -142,10 +137,5 @@ int main(void)
 	pthread_join(th, NULL);
 	CHECK(uv_loop_close(&loop) == 0); /* nothing left open */
 
-	if (failures) {
-		fprintf(stderr, "%d failures\n", failures);
-		return 1;
-	}
-	printf("metrics: ok\n");
-	return 0;
+	return test_summary("metrics");
 }

@@ -1,0 +1,20 @@
+/*
+ * daemon.h: what both daemons do the same way around their main loops.
+ */
+#ifndef NTS_DAEMON_H
+#define NTS_DAEMON_H
+
+#include <uv.h>
+
+#include "common/compiler.h"
+
+/* daemon_drop_privileges switches to |user| (and its group, no
+ * supplementary groups); logs and returns 0 on failure. */
+int daemon_drop_privileges(const char *user) NTS_WUR;
+
+/* daemon_close_loop closes every handle still open on |loop|, runs it
+ * until the close callbacks are done and closes it. Returns 1 if nothing
+ * was left behind. */
+int daemon_close_loop(uv_loop_t *loop);
+
+#endif
