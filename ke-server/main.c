@@ -497,8 +497,9 @@ static void render(void *arg, struct metrics_buf *b)
 		metrics_label_value(path, sizeof(path),
 		                    i < d.srv.cfg.num_certs ? d.srv.cfg.cert[i] : "?");
 		snprintf(clab, sizeof(clab), "cert=\"%s\"", path);
-		metrics_sample_double(b, "nts_ke_certificate_not_after_seconds", clab,
-		                      (double)((int64_t)time(NULL) + (int64_t)days * 86400 + secs));
+		int64_t na = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+		metrics_sample(b, "nts_ke_certificate_not_after_seconds", clab,
+		               na > 0 ? (uint64_t)na : 0);
 	}
 	metrics_family(b, "nts_ke_certificate_reloads_total", "counter", "Certificate loads.");
 	metrics_sample(b, "nts_ke_certificate_reloads_total", "result=\"ok\"", d.cert_reloads_ok);
@@ -517,10 +518,6 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"ok\"", d.srv.keys.reloads_ok);
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"failed\"",
 	               d.srv.keys.reloads_failed);
-	metrics_family(b, "nts_ke_keys_valid_until_seconds", "gauge",
-	               "Unix time after which the loaded key file can mint no cookies (0: none).");
-	metrics_sample_double(b, "nts_ke_keys_valid_until_seconds", NULL,
-	                      kr != NULL ? (double)ks.valid_until : 0.0);
 	metrics_family(b, "nts_ke_config_reloads_total", "counter",
 	               "Configuration reloads (SIGHUP) by result.");
 	metrics_sample(b, "nts_ke_config_reloads_total", "result=\"ok\"", d.config_reloads_ok);

@@ -384,10 +384,6 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"ok\"", d.holder.reloads_ok);
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"failed\"",
 	               d.holder.reloads_failed);
-	metrics_family(b, "nts_responder_keys_valid_until_seconds", "gauge",
-	               "Unix time after which the loaded key file can mint no cookies (0: none).");
-	metrics_sample_double(b, "nts_responder_keys_valid_until_seconds", NULL,
-	                      kr != NULL ? (double)ks.valid_until : 0.0);
 	metrics_family(b, "nts_responder_config_reloads_total", "counter",
 	               "Configuration reloads (SIGHUP) by result.");
 	metrics_sample(b, "nts_responder_config_reloads_total", "result=\"ok\"",
