@@ -425,8 +425,9 @@ int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t s
 			if (f->reloadable) {
 				log_info("%s: '%s' changed: applied", path, f->name);
 			} else {
-				log_warn("%s: '%s' changed: needs a restart; the running value stays",
-				         path, f->name);
+				log_warn(
+				    "%s: '%s' changed: needs a restart; the running value stays",
+				    path, f->name);
 				restart++;
 			}
 		}

@@ -85,6 +85,12 @@ struct cfg_field {
 	int reloadable;
 };
 
+/* CFG_FIELD(struct type, "directive", member, reloadable): a table entry. */
+/* clang-format off */
+#define CFG_FIELD(type, name, field, reloadable) \
+	{(name), offsetof(type, field), sizeof(((type *)0)->field), (reloadable)}
+/* clang-format on */
+
 int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t struct_len,
                     const struct cfg_field *fields, size_t num_fields);
 

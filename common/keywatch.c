@@ -103,8 +103,8 @@ void keywatch_stop(struct keywatch *kw)
 	kw->started = 0;
 }
 
-int keywatch_check(const char *path, const char *pub_path, const char *box_path,
-                   int expected_role, const char **out_err)
+int keywatch_check(const char *path, const char *pub_path, const char *box_path, int expected_role,
+                   const char **out_err)
 {
 	struct keyfile_trust trust;
 	struct keyring_holder h;

@@ -38,7 +38,7 @@ void keywatch_stop(struct keywatch *kw);
 /* keywatch_check loads |path| once as a daemon would (for --check): the
  * trust files, signature, role and validity window. Returns 0 with
  * |*out_err| set. Needs smem_init. */
-int keywatch_check(const char *path, const char *pub_path, const char *box_path,
-                   int expected_role, const char **out_err) NTS_WUR;
+int keywatch_check(const char *path, const char *pub_path, const char *box_path, int expected_role,
+                   const char **out_err) NTS_WUR;
 
 #endif

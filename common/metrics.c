@@ -79,7 +79,10 @@ void metrics_label_value(char *out, size_t out_len, const char *in)
 		return;
 	}
 	for (; *in != '\0'; in++) {
-		const char *rep = *in == '\\' ? "\\\\" : *in == '"' ? "\\\"" : *in == '\n' ? "\\n" : NULL;
+		const char *rep = *in == '\\'   ? "\\\\"
+		                  : *in == '"'  ? "\\\""
+		                  : *in == '\n' ? "\\n"
+		                                : NULL;
 		size_t rlen = rep != NULL ? 2 : 1;
 		if (n + rlen >= out_len) {
 			break;

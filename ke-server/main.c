@@ -208,8 +208,8 @@ static int config_load(struct ke_config *cfg, const char *path)
  * reads. Everything the worker threads read per connection (bounds, AEADs,
  * Server/Port records) and everything bound or set up at start needs a
  * restart. */
-#define F(name, field, reloadable)                                                                 \
-	{name, offsetof(struct ke_config, field), sizeof(((struct ke_config *)0)->field), reloadable}
+#define F(name, field, reloadable) CFG_FIELD(struct ke_config, name, field, reloadable)
+/* clang-format off */
 static const struct cfg_field reload_fields[] = {
     F("listen", listen, 0),
     F("listen", listen_len, 0),
@@ -238,6 +238,7 @@ static const struct cfg_field reload_fields[] = {
     F("syslog", use_syslog, 0),
     F("user", user, 0),
 };
+/* clang-format on */
 #undef F
 
 /* ---- the running daemon ---- */
@@ -374,8 +375,8 @@ static void reload_config(void)
 		free(fresh);
 		return;
 	}
-	int restart = cfg_reload_diff(d.conf_path, &d.srv.cfg, fresh, sizeof(*fresh),
-	                              reload_fields, NTS_ARRAY_SIZE(reload_fields));
+	int restart = cfg_reload_diff(d.conf_path, &d.srv.cfg, fresh, sizeof(*fresh), reload_fields,
+	                              NTS_ARRAY_SIZE(reload_fields));
 	d.config_restart_needed = restart > 0;
 	d.config_reloads_ok++;
 	if (!d.debug) {
@@ -599,10 +600,9 @@ int main(int argc, char **argv)
 		}
 		ke_tls_free(t);
 		err = "libsodium initialisation failed";
-		if (!smem_init() ||
-		    !keywatch_check(cfg->keyfile, cfg->deployment,
-		                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL, KEYFILE_ROLE_KE,
-		                    &err)) {
+		if (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
+		                                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL,
+		                                    KEYFILE_ROLE_KE, &err)) {
 			fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
 			return 1;
 		}

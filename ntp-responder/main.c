@@ -217,9 +217,8 @@ static int config_load(struct resp_config *cfg, const char *path)
 }
 
 /* What SIGHUP may change at run time (see docs/config-responder.md). */
-#define F(name, field, reloadable)                                                                 \
-	{name, offsetof(struct resp_config, field), sizeof(((struct resp_config *)0)->field),      \
-	 reloadable}
+#define F(name, field, reloadable) CFG_FIELD(struct resp_config, name, field, reloadable)
+/* clang-format off */
 static const struct cfg_field reload_fields[] = {
     F("listen", listen, 0),
     F("listen", listen_len, 0),
@@ -239,6 +238,7 @@ static const struct cfg_field reload_fields[] = {
     F("user", user, 0),
     F("pinworkers", pin_workers, 0),
 };
+/* clang-format on */
 #undef F
 
 /* ---- the running daemon ---- */
@@ -501,10 +501,9 @@ int main(int argc, char **argv)
 	if (check) {
 		const char *err = "libsodium initialisation failed";
 		if (d.cfg.keyfile[0] != '\0' &&
-		    (!smem_init() ||
-		     !keywatch_check(d.cfg.keyfile, d.cfg.deployment,
-		                     d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL,
-		                     KEYFILE_ROLE_RESPONDER, &err))) {
+		    (!smem_init() || !keywatch_check(d.cfg.keyfile, d.cfg.deployment,
+		                                     d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL,
+		                                     KEYFILE_ROLE_RESPONDER, &err))) {
 			fprintf(stderr, "%s: keys: %s: %s\n", conf, d.cfg.keyfile, err);
 			return 1;
 		}
