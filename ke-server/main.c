@@ -688,9 +688,20 @@ int main(int argc, char **argv)
 
 	uv_run(loop, UV_RUN_DEFAULT);
 
+	/* drain: wake every worker first so that all stop accepting at once,
+	 * then wait for each to finish its connections (at most the deadline) */
 	atomic_store(&d.srv.stop, 1);
 	for (int i = 0; i < d.num_workers; i++) {
-		ke_worker_stop(&d.workers[i]);
+		if (d.workers[i].started) {
+			uv_async_send(&d.workers[i].wakeup);
+		}
+	}
+	for (int i = 0; i < d.num_workers; i++) {
+		if (d.workers[i].started) {
+			uv_thread_join(&d.workers[i].thread);
+			d.workers[i].started = 0;
+		}
+		ke_worker_stop(&d.workers[i]); /* nothing left to do: not started */
 	}
 	metrics_server_stop(d.metrics);
 	keywatch_stop(&d.kw);
