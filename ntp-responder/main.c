@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,6 +241,37 @@ static const struct cfg_field reload_fields[] = {
 };
 /* clang-format on */
 #undef F
+
+/* sync_polls_self: would the sync poll reach one of our own sockets (same
+ * port, and the same address or a wildcard of the same family)? */
+static int sync_polls_self(const struct resp_config *cfg)
+{
+	const struct sockaddr_storage *t = &cfg->sync.daemon;
+	for (int i = 0; i < cfg->num_listen; i++) {
+		const struct sockaddr_storage *l = &cfg->listen[i];
+		if (l->ss_family != t->ss_family) {
+			continue;
+		}
+		if (l->ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)l;
+			const struct sockaddr_in *b = (const struct sockaddr_in *)t;
+			if (a->sin_port == b->sin_port &&
+			    (a->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			     a->sin_addr.s_addr == b->sin_addr.s_addr)) {
+				return 1;
+			}
+		} else if (l->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)l;
+			const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)t;
+			if (a->sin6_port == b->sin6_port &&
+			    (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ||
+			     memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0)) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
 
 /* ---- the running daemon ---- */
 
@@ -535,6 +567,13 @@ int main(int argc, char **argv)
 	}
 	if (!sync_start(&d.sync, loop, &d.ctx, &d.cfg.sync)) {
 		log_fatal("cannot start the sync-state poll");
+	}
+	if (d.cfg.sync.mode == SYNC_NTP && sync_polls_self(&d.cfg)) {
+		char a[64];
+		log_warn(
+		    "syncsource ntp %s: that is this responder's own listen address; the local "
+		    "time daemon must answer on another port (see docs/config-responder.md)",
+		    cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&d.cfg.sync.daemon));
 	}
 	if (d.cfg.sync.mode == SYNC_STATIC) {
 		log_warn("syncsource static: serving fixed stratum %u (labs and tests only)",
