@@ -259,6 +259,9 @@ static struct {
 	uint64_t cert_reloads_ok, cert_reloads_failed;
 	const char *conf_path;
 	int debug;
+	/* the certificate paths of the set in use (for metric labels) */
+	char tls_cert[KE_MAX_CERTS][sizeof(((struct ke_config *)0)->cert[0])];
+	int tls_num;
 	uint64_t config_reloads_ok, config_reloads_failed;
 	int config_restart_needed; /* directives changed that need a restart */
 	int last_health;           /* -1: not known yet */
@@ -272,6 +275,12 @@ static int64_t mono_s(void)
 }
 
 static void on_cert_debounce(uv_timer_t *t);
+
+static void remember_cert_paths(void)
+{
+	d.tls_num = d.srv.cfg.num_certs;
+	memcpy(d.tls_cert, d.srv.cfg.cert, sizeof(d.tls_cert));
+}
 
 static void reload_certs(void)
 {
@@ -299,6 +308,7 @@ static void reload_certs(void)
 	/* connections in flight hold their own SSL_CTX references; the set
 	 * itself is freed after a grace period */
 	d.retired[slot] = atomic_exchange(&d.srv.tls, t);
+	remember_cert_paths();
 	d.retired_at[slot] = mono_s();
 	d.cert_reloads_ok++;
 	log_info("certificates loaded (%d)", t->num);
@@ -495,8 +505,7 @@ static void render(void *arg, struct metrics_buf *b)
 		if (x == NULL || ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1) {
 			continue;
 		}
-		metrics_label_value(path, sizeof(path),
-		                    i < d.srv.cfg.num_certs ? d.srv.cfg.cert[i] : "?");
+		metrics_label_value(path, sizeof(path), i < d.tls_num ? d.tls_cert[i] : "?");
 		snprintf(clab, sizeof(clab), "cert=\"%s\"", path);
 		int64_t na = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
 		metrics_sample(b, "nts_ke_certificate_not_after_seconds", clab,
@@ -625,6 +634,7 @@ int main(int argc, char **argv)
 		log_fatal("certificates: %s", err);
 	}
 	atomic_store(&d.srv.tls, t);
+	remember_cert_paths();
 	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
 	if (!keywatch_start(&d.kw, loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
 	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL)) {

@@ -72,8 +72,14 @@ done
 grep -q "responder.conf:[0-9]*: 'plain'" "$T/responder.log" || fail "reload error without FILE:LINE"
 kill -0 $RESP_PID || fail "responder died on a broken reload"
 
-# SIGHUP: KE: loglevel applies, ntpport needs a restart
-{ grep -v '^ntpport' "$T/ke.conf"; echo "ntpport 4123"; echo "loglevel debug"; } >"$T/k2.conf"
+# SIGHUP: KE: loglevel and cert apply, ntpport needs a restart
+make_cert server2
+{
+	grep -v '^ntpport\|^cert' "$T/ke.conf"
+	echo "cert $T/server2.pem $T/server2.key"
+	echo "ntpport 4123"
+	echo "loglevel debug"
+} >"$T/k2.conf"
 cp "$T/k2.conf" "$T/ke.conf"
 kill -HUP $KE_PID
 i=0
@@ -82,6 +88,8 @@ until [ "$(metric $KE_METRICS 'nts_ke_config_reloads_total{result="ok"}')" = 1 ]
 done
 grep -q "'ntpport' changed: needs a restart" "$T/ke.log" || fail "ntpport change not logged"
 grep -q "'loglevel' changed: applied" "$T/ke.log" || fail "loglevel change not logged"
+grep -q "'cert' changed: applied" "$T/ke.log" || fail "cert change not logged"
+metric $KE_METRICS "not_after_seconds.cert=.$T/server2.pem" >/dev/null || fail "new certificate not in use"
 [ "$(metric $KE_METRICS 'nts_ke_config_restart_needed')" = 1 ] || fail "KE restart_needed not set"
 # the running ntpport stays: clients are still sent to $NTP
 $QUERY --ca "$T/ca.pem" localhost:$KE >/dev/null || fail "KE after reload"
