@@ -3,8 +3,8 @@
  *
  *   nts-ke-server [-c FILE] [-d] [--check]
  *
- * Configuration: one directive per line; deploy/examples/nts-ke-server.conf
- * lists every directive with its default.
+ * Configuration: one directive per line (docs/config-ke-server.md);
+ * deploy/examples/nts-ke-server.conf lists every directive with its default.
  */
 #include <errno.h>
 #include <getopt.h>

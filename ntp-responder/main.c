@@ -3,7 +3,7 @@
  *
  *   nts-responder [-c FILE] [-d] [--check]
  *
- * Configuration: one directive per line (docs/configuration.md, and
+ * Configuration: one directive per line (docs/config-responder.md, and
  * deploy/examples/nts-responder.conf with every default).
  */
 #include <errno.h>
