@@ -134,8 +134,9 @@ int sandbox_apply(enum sandbox_role role, int debug)
 	}
 	/* new sockets: only Unix ones (syslog, and the KE server's connection
 	 * to the signer); everything facing the network is bound before */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	                     SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0) {
+	const struct scmp_arg_cmp unix_only = {
+	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0};
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only) != 0) {
 		goto out;
 	}
 #ifdef NTS_SANITIZER
@@ -146,8 +147,9 @@ int sandbox_apply(enum sandbox_role role, int debug)
 	}
 #else
 	/* threads (libuv's pool starts lazily), never processes */
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-	                     SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)) != 0) {
+	const struct scmp_arg_cmp thread_only = {
+	    .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = CLONE_THREAD};
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, thread_only) != 0) {
 		goto out;
 	}
 #endif
