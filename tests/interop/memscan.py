@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """memscan.py: which secrets are in which process's memory.
 
-Reads every mapping of each process through /proc/PID/mem (needs root or
+Reads every mapping of each process that has resident or swapped pages
+(/proc/PID/smaps) through /proc/PID/mem (needs root or
 CAP_SYS_PTRACE: the daemons set PR_SET_DUMPABLE 0) and looks for:
 
   tls     the TLS private key's secret scalar (openssl pkey -text), in
@@ -67,16 +68,28 @@ def tls_scalar(path):
     return raw.lstrip(b"\0") if len(raw) > 32 else raw
 
 
+def mappings(pid):
+    """(start, end, name, resident) for every mapping, from smaps: a mapping
+    with nothing resident or swapped was never written and reads as zeros."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            fields = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                cur = [start, end, fields[5] if len(fields) > 5 else "", 0]
+                out.append(cur)
+            elif fields and fields[0] in ("Rss:", "Swap:"):
+                cur[3] += int(fields[1])
+    return out
+
+
 def memory(pid):
     """The bytes of every mapping of |pid| (unreadable pages skipped)."""
     chunks = []
-    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            if len(fields) > 5 and fields[5] in SKIP:
-                continue
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            if end - start > MAX_REGION:
+    with open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for start, end, name, resident in mappings(pid):
+            if name in SKIP or resident == 0 or end - start > MAX_REGION:
                 continue
             try:
                 mem.seek(start)
