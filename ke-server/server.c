@@ -530,7 +530,10 @@ static void drive(struct ke_conn *c)
 				return;
 			}
 			if (c->signer_failed) {
-				/* BoringSSL sends an internal_error alert */
+				/* BoringSSL does not alert on a failed key
+				 * operation: tell the client why we give up */
+				ERR_clear_error();
+				(void)SSL_send_fatal_alert(c->ssl, SSL_AD_INTERNAL_ERROR);
 				metrics_inc(&st->signer_failure);
 				LOG_RL_WARN("handshake failed: no signature from the signer");
 			} else {

@@ -4,7 +4,8 @@
 Each attempt: TCP connect, TLS 1.3 with ALPN ntske/1 (verified against
 --ca), an NTS-KE request (NTPv4, AEAD 30), the response read to the end and
 checked for cookies. With --out, one line per attempt is written:
-"START_S DURATION_S ok|fail" (start relative to the beginning). At the end
+"START_S DURATION_S ok|fail REASON" (start relative to the beginning;
+REASON alert_internal_error, tls_error, io_error or no_cookies). At the end
 prints "attempts N ok N fail N seconds S rate R/s".
 
   keload.py --port P --ca CA [--host H] [--seconds S] [--threads N] [--out FILE]
@@ -46,9 +47,11 @@ def attempt(ctx, host, port, timeout):
                     if not chunk:
                         break
                     resp += chunk
-                return has_cookie(resp)
-    except (OSError, ssl.SSLError):
-        return False
+                return (True, "") if has_cookie(resp) else (False, "no_cookies")
+    except ssl.SSLError as e:
+        return False, "alert_internal_error" if "INTERNAL_ERROR" in str(e) else "tls_error"
+    except OSError:
+        return False, "io_error"
 
 
 def main():
@@ -79,10 +82,10 @@ def main():
     def loop():
         while time.monotonic() < end:
             s = time.monotonic()
-            ok = attempt(ctx, a.host, a.port, a.timeout)
+            ok, why = attempt(ctx, a.host, a.port, a.timeout)
             d = time.monotonic() - s
             with lock:
-                results.append((s - t0, d, ok))
+                results.append((s - t0, d, ok, why))
 
     threads = [threading.Thread(target=loop) for _ in range(a.threads)]
     for t in threads:
@@ -93,8 +96,8 @@ def main():
     results.sort()
     if a.out:
         with open(a.out, "w") as f:
-            for s, d, ok in results:
-                f.write("%.4f %.4f %s\n" % (s, d, "ok" if ok else "fail"))
+            for s, d, ok, why in results:
+                f.write("%.4f %.4f %s\n" % (s, d, "ok" if ok else "fail " + why))
     n_ok = sum(1 for r in results if r[2])
     print("attempts %d ok %d fail %d seconds %.2f rate %.1f/s" %
           (len(results), n_ok, len(results) - n_ok, elapsed, n_ok / elapsed))

@@ -1,7 +1,8 @@
 # signer_recovery.sh: a keyless KE server under a steady handshake load
 # while its signer is stopped (slow: requests time out after 'signerdeadline'),
 # killed (down: refused at once) and started again. Failures must be fast
-# (well under the 2 s KE deadline) and counted as signer_failure; after the
+# (well under the 2 s KE deadline), end with a TLS internal_error alert and
+# be counted as signer_failure; after the
 # restart handshakes succeed again without restarting the KE server.
 . "$SRC/tests/interop/lib.sh"
 make_pki
@@ -39,7 +40,8 @@ kill -0 $KE_FIRST_PID 2>/dev/null || fail "the KE server died"
 python3 - "$T/load.txt" "$(echo "$t_restart - $t0" | bc)" <<'PY' || fail "load results"
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
-rows = [(float(s), float(d), r == "ok") for s, d, r in rows]
+reasons = set(r[3] for r in rows if r[2] == "fail")
+rows = [(float(r[0]), float(r[1]), r[2] == "ok") for r in rows]
 restart = float(sys.argv[2])
 fails = [r for r in rows if not r[2]]
 before = [r for r in rows if r[0] < 1.2]
@@ -50,6 +52,7 @@ print("attempts %d, failed %d (slowest failure %.3f s), ok before %d/%d, ok afte
 assert before and all(r[2] for r in before), "handshakes failed before the signer stopped"
 assert len(fails) >= 3, "no failures while the signer was stopped or down"
 assert max(r[1] for r in fails) < 1.0, "a failure took 1 s or more (KE deadline is 2 s)"
+assert reasons == {"alert_internal_error"}, "failures without a TLS alert: %s" % reasons
 assert len(after) >= 5 and all(r[2] for r in after), "handshakes fail after the restart"
 PY
 cat "$T/load.summary"
