@@ -145,8 +145,7 @@ static void try_connect(struct ke_signer *s)
 	log_info("signer %s: connected", s->path);
 }
 
-void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path,
-                    ke_signer_done_fn done)
+void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_signer_done_fn done)
 {
 	s->loop = loop;
 	s->path = path;

@@ -48,8 +48,7 @@ struct ke_signer {
 
 /* ke_signer_init starts connecting to |path| on |loop| (the first attempt
  * is immediate). */
-void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path,
-                    ke_signer_done_fn done);
+void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_signer_done_fn done);
 
 /* ke_signer_submit sends a request now. Returns 1 with |*out_ticket| set,
  * or 0 if it could not be sent (not connected, socket full, no slot). */

@@ -15,11 +15,10 @@ int kl_parse_request(struct kl_request *out, CBS *in)
 
 	memset(out, 0, sizeof(*out));
 	if (!CBS_get_u8(in, &version) || version != KL_VERSION || !CBS_get_u8(in, &type) ||
-	    type != KL_TYPE_SIGN || !CBS_get_u32(in, &out->id) ||
-	    !CBS_get_u64(in, &out->sent_ns) ||
-	    !CBS_copy_bytes(in, out->key_id, sizeof(out->key_id)) ||
-	    !CBS_get_u16(in, &algorithm) || !CBS_get_u16_length_prefixed(in, &input) ||
-	    CBS_len(in) != 0 || CBS_len(&input) == 0 || CBS_len(&input) > KL_MAX_INPUT) {
+	    type != KL_TYPE_SIGN || !CBS_get_u32(in, &out->id) || !CBS_get_u64(in, &out->sent_ns) ||
+	    !CBS_copy_bytes(in, out->key_id, sizeof(out->key_id)) || !CBS_get_u16(in, &algorithm) ||
+	    !CBS_get_u16_length_prefixed(in, &input) || CBS_len(in) != 0 || CBS_len(&input) == 0 ||
+	    CBS_len(&input) > KL_MAX_INPUT) {
 		return 0;
 	}
 	out->algorithm = algorithm;
@@ -35,9 +34,9 @@ int kl_parse_reply(struct kl_reply *out, CBS *in)
 
 	memset(out, 0, sizeof(*out));
 	if (!CBS_get_u8(in, &version) || version != KL_VERSION || !CBS_get_u8(in, &type) ||
-	    type != KL_TYPE_REPLY || !CBS_get_u32(in, &out->id) ||
-	    !CBS_get_u8(in, &out->status) || !CBS_get_u16_length_prefixed(in, &sig) ||
-	    CBS_len(in) != 0 || out->status >= KL_NUM_STATUS || CBS_len(&sig) > KL_MAX_SIG ||
+	    type != KL_TYPE_REPLY || !CBS_get_u32(in, &out->id) || !CBS_get_u8(in, &out->status) ||
+	    !CBS_get_u16_length_prefixed(in, &sig) || CBS_len(in) != 0 ||
+	    out->status >= KL_NUM_STATUS || CBS_len(&sig) > KL_MAX_SIG ||
 	    (out->status == KL_OK) != (CBS_len(&sig) > 0)) {
 		return 0;
 	}
@@ -85,8 +84,7 @@ int kl_tls13_server_input(const uint8_t *in, size_t in_len, size_t hash_len)
 			return 0;
 		}
 	}
-	return memcmp(CBS_data(&ctx), tls13_server_context, sizeof(tls13_server_context) - 1) ==
-	       0;
+	return memcmp(CBS_data(&ctx), tls13_server_context, sizeof(tls13_server_context) - 1) == 0;
 }
 
 const char *kl_status_name(unsigned status)

@@ -34,10 +34,10 @@
 #include "common/smem.h"
 #include "signer/signer.h"
 
-#define MAX_ALLOW     8
-#define MAX_CONNS     256
-#define BATCH         64 /* requests read per wakeup and connection */
-#define SIGNER_PORT   9126
+#define MAX_ALLOW   8
+#define MAX_CONNS   256
+#define BATCH       64 /* requests read per wakeup and connection */
+#define SIGNER_PORT 9126
 
 struct sg_config {
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -126,10 +126,10 @@ static int d_seccomp(void *c, const struct cfg_line *l)
 }
 
 static const struct cfg_directive directives[] = {
-    {"socket", 1, 1, d_socket, 0},     {"key", 1, 1, d_key, 1},
+    {"socket", 1, 1, d_socket, 0},       {"key", 1, 1, d_key, 1},
     {"allowuser", 1, 1, d_allowuser, 1}, {"user", 1, 1, d_user, 0},
-    {"metrics", 1, 1, d_metrics, 0},   {"deadline", 1, 1, d_deadline, 0},
-    {"loglevel", 1, 1, d_loglevel, 0}, {"syslog", 1, 1, d_syslog, 0},
+    {"metrics", 1, 1, d_metrics, 0},     {"deadline", 1, 1, d_deadline, 0},
+    {"loglevel", 1, 1, d_loglevel, 0},   {"syslog", 1, 1, d_syslog, 0},
     {"seccomp", 1, 1, d_seccomp, 0},
 };
 
@@ -181,15 +181,15 @@ enum fail_reason {
 	NUM_FAIL,
 };
 static const char *const fail_names[NUM_FAIL] = {
-    [KL_UNKNOWN_KEY] = "unknown_key",   [KL_BAD_ALGORITHM] = "bad_algorithm",
-    [KL_BAD_INPUT] = "bad_input",       [KL_EXPIRED] = "expired",
-    [KL_SIGN_FAILED] = "sign_failed",   [FAIL_MALFORMED] = "malformed",
+    [KL_UNKNOWN_KEY] = "unknown_key",     [KL_BAD_ALGORITHM] = "bad_algorithm",
+    [KL_BAD_INPUT] = "bad_input",         [KL_EXPIRED] = "expired",
+    [KL_SIGN_FAILED] = "sign_failed",     [FAIL_MALFORMED] = "malformed",
     [FAIL_PEER_REFUSED] = "peer_refused", [FAIL_SEND] = "send_failed",
-    [FAIL_SLOW_PEER] = "slow_peer",     [FAIL_TOO_MANY_CONNS] = "too_many_connections",
+    [FAIL_SLOW_PEER] = "slow_peer",       [FAIL_TOO_MANY_CONNS] = "too_many_connections",
 };
 
 static const uint64_t latency_bounds[METRICS_HIST_BUCKETS] = {
-    10000,   20000,   50000,    100000,   200000,   500000,    1000000,   2000000,
+    10000,   20000,    50000,    100000,   200000,    500000,    1000000,   2000000,
     5000000, 10000000, 20000000, 50000000, 100000000, 200000000, 500000000, 1000000000,
 };
 

@@ -23,7 +23,8 @@ static size_t tls13_input(uint8_t *out, size_t hash_len)
 static void test_request(void)
 {
 	uint8_t in[KL_MAX_INPUT], buf[KL_MAX_REQUEST + 8];
-	struct kl_request r = {.id = 0x01020304, .sent_ns = 0x1122334455667788u, .algorithm = 0x0403};
+	struct kl_request r = {
+	    .id = 0x01020304, .sent_ns = 0x1122334455667788u, .algorithm = 0x0403};
 	struct kl_request p;
 	struct wbuf w;
 	CBS cbs;
