@@ -524,8 +524,12 @@ static void drive(struct ke_conn *c)
 		int r = SSL_do_handshake(c->ssl);
 		if (r != 1) {
 			int e = SSL_get_error(c->ssl, r);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ||
-			    e == SSL_ERROR_WANT_PRIVATE_KEY_OPERATION) {
+			if (e == SSL_ERROR_WANT_PRIVATE_KEY_OPERATION) {
+				/* keep ServerHello..Certificate until the signature
+				 * is there: one write for the whole flight */
+				return;
+			}
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 				flush(c, 0);
 				return;
 			}
