@@ -16,13 +16,6 @@
 
 #include <seccomp.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define NTS_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define NTS_SANITIZER 1
-#endif
-#endif
 
 /* Every daemon: I/O on descriptors it has, the event loop, memory, threads,
  * time, signals, randomness, and the file operations of reloads (reading

@@ -18,6 +18,17 @@
 
 #include "common/compiler.h"
 
+/* Sanitizer builds allow what their runtimes need at exit (LeakSanitizer
+ * stops the world with a ptrace helper process): clone without
+ * CLONE_THREAD, ptrace, wait4, prctl. Never in a normal build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NTS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define NTS_SANITIZER 1
+#endif
+#endif
+
 enum sandbox_role {
 	SANDBOX_KE,
 	SANDBOX_RESPONDER,
