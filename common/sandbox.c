@@ -137,6 +137,7 @@ static const int sanitizer_calls[] = {
     SCMP_SYS(pipe),
     SCMP_SYS(kill),
     SCMP_SYS(tkill),
+    SCMP_SYS(getdents),
 };
 #endif
 
