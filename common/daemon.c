@@ -10,18 +10,43 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/smem.h"
 
 int daemon_drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
 	if (pw == NULL) {
 		log_err("no such user %s", user);
 		return 0;
 	}
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+	/* groups first (that needs privileges), then real, effective and saved
+	 * ids together so that nothing can switch back */
+	if (setgroups(0, NULL) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
 		log_err("cannot drop privileges to %s: %s", user, strerror(errno));
 		return 0;
 	}
+	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
+	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
+	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid ||
+	    getgroups(0, NULL) != 0) {
+		log_err("privileges to %s not fully dropped", user);
+		return 0;
+	}
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("could regain root after dropping to %s", user);
+		return 0;
+	}
+	/* a credential change resets the dumpable flag to fs.suid_dumpable:
+	 * set it again (and no core files either way) */
+	if (!smem_harden_process()) {
+		log_err("cannot disable core dumps after dropping privileges");
+		return 0;
+	}
+	log_info("running as %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
+	         (unsigned)pw->pw_gid);
 	return 1;
 }
 

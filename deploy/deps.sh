@@ -3,7 +3,7 @@
 # is missing. Sourced by deploy/quickstart.sh and tests/run.sh.
 # Runtime: libuv1, libsodium23, android-libboringssl. The rest is build and
 # test tooling (chrony and ntpsec are independent NTS peers for interop).
-NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev"
+NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev libseccomp-dev"
 NTS_TEST_PKGS="clang libclang-rt-14-dev llvm chrony iproute2 procps openssl python3"
 
 nts_install_missing() {

@@ -2,12 +2,16 @@
 # quickstart.sh: build and run the whole system on this machine.
 #
 #   deploy/quickstart.sh            build, make keys and a throwaway CA, start a
-#                                   KE server and a responder on 127.0.0.1, run an
-#                                   NTS query against them, stay in the foreground
+#                                   signer, a keyless KE server and a responder on
+#                                   127.0.0.1, run an NTS query against them, stay
+#                                   in the foreground
 #   deploy/quickstart.sh --detach   the same, but exit 0 once the servers answer
 #   deploy/quickstart.sh --stop     stop servers started with --detach
 #
-# Ports: KE_PORT (default 4460), NTP_PORT (default 4123). Everything lives in
+# Ports: KE_PORT (default 4460), NTP_PORT (default 4123), metrics on
+# KE_METRICS_PORT (9125), RESP_METRICS_PORT (9124), SIGNER_METRICS_PORT (9126).
+# The TLS private key stays in nts-signer (keyless mode, docs/signer.md);
+# the KE server signs through it. Everything lives in
 # run/local/ (the CA certificate is run/local/ca.pem). Needs root on a fresh
 # Debian 12 machine only to apt-get install missing packages.
 set -eu
@@ -60,7 +64,7 @@ fi
 ninja -C "$BUILD" >/dev/null
 
 missing=""
-for b in ke-server/nts-ke-server ntp-responder/nts-responder tools/nts-keyctl tools/nts-query; do
+for b in signer/nts-signer ke-server/nts-ke-server ntp-responder/nts-responder tools/nts-keyctl tools/nts-query; do
 	[ -x "$BUILD/$b" ] || missing="$missing $(basename $b)"
 done
 if [ -n "$missing" ]; then
@@ -111,11 +115,21 @@ syncsource static 2 LOCL
 metrics 127.0.0.1:${RESP_METRICS_PORT:-9124}
 healthfile $RUN/responder.health
 CONF
+cat >"$RUN/nts-signer.conf" <<CONF
+# written by deploy/quickstart.sh; see deploy/examples/nts-signer.conf
+socket $RUN/signer.sock
+key $RUN/server.key
+# the KE server below runs as this same user
+allowuser $(id -un)
+metrics 127.0.0.1:${SIGNER_METRICS_PORT:-9126}
+CONF
 cat >"$RUN/nts-ke-server.conf" <<CONF
 # written by deploy/quickstart.sh; see deploy/examples/nts-ke-server.conf
 listen 127.0.0.1:$KE_PORT
 listen [::1]:$KE_PORT
-cert $RUN/server.pem $RUN/server.key
+# keyless: the private key is in nts-signer, not in this process
+cert $RUN/server.pem
+signer $RUN/signer.sock
 keyfile $RUN/ke.keys
 deployment $RUN/keyhost/deployment.pub
 ntpserver 127.0.0.1
@@ -128,6 +142,7 @@ start() { # name binary config
 	"$BUILD/$2" -c "$RUN/$3" >>"$RUN/$1.log" 2>&1 &
 	echo $! >"$RUN/$1.pid"
 }
+start nts-signer signer/nts-signer nts-signer.conf
 start nts-responder ntp-responder/nts-responder nts-responder.conf
 start nts-ke-server ke-server/nts-ke-server nts-ke-server.conf
 
@@ -136,14 +151,16 @@ i=0
 until "$BUILD/tools/nts-query" --ca "$RUN/ca.pem" --timeout 1 "localhost:$KE_PORT" >"$RUN/query.out" 2>&1; do
 	i=$((i + 1))
 	if [ $i -gt 50 ]; then
-		cat "$RUN/query.out" "$RUN/nts-ke-server.log" "$RUN/nts-responder.log" >&2
+		cat "$RUN/query.out" "$RUN/nts-signer.log" "$RUN/nts-ke-server.log" \
+			"$RUN/nts-responder.log" >&2
 		stop_all
 		echo "quickstart: the servers did not answer" >&2
 		exit 1
 	fi
 	sleep 0.2
 done
-echo "NTS-KE server:  localhost:$KE_PORT   (log $RUN/nts-ke-server.log)"
+echo "NTS-KE server:  localhost:$KE_PORT, keyless   (log $RUN/nts-ke-server.log)"
+echo "signer:         $RUN/signer.sock   (log $RUN/nts-signer.log)"
 echo "NTS responder:  127.0.0.1:$NTP_PORT, [::1]:$NTP_PORT   (log $RUN/nts-responder.log)"
 echo "CA certificate: $RUN/ca.pem"
 echo
@@ -151,6 +168,7 @@ echo
 echo
 echo "try:  $BUILD/tools/nts-query --ca $RUN/ca.pem localhost:$KE_PORT"
 echo "      curl -s 127.0.0.1:${KE_METRICS_PORT:-9125}/metrics; curl -s 127.0.0.1:${RESP_METRICS_PORT:-9124}/health"
+echo "      curl -s 127.0.0.1:${SIGNER_METRICS_PORT:-9126}/metrics"
 
 if [ $mode = detach ]; then
 	echo "servers left running; stop them with: $0 --stop"
@@ -159,7 +177,8 @@ fi
 echo "running in the foreground; Ctrl-C stops everything"
 trap 'stop_all; exit 0' INT TERM
 while kill -0 "$(cat "$RUN/nts-ke-server.pid")" 2>/dev/null &&
-	kill -0 "$(cat "$RUN/nts-responder.pid")" 2>/dev/null; do
+	kill -0 "$(cat "$RUN/nts-responder.pid")" 2>/dev/null &&
+	kill -0 "$(cat "$RUN/nts-signer.pid")" 2>/dev/null; do
 	sleep 1
 done
 echo "a server exited; see the logs in $RUN" >&2

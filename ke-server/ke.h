@@ -20,6 +20,7 @@
 
 #include "common/keyring.h"
 #include "common/metrics.h"
+#include "ke-server/signer_client.h"
 #include "proto/ntske.h"
 
 #define KE_MAX_LISTEN   8
@@ -33,8 +34,11 @@ struct ke_config {
 	socklen_t listen_len[KE_MAX_LISTEN];
 	int num_listen;
 	char cert[KE_MAX_CERTS][1024];
-	char key[KE_MAX_CERTS][1024];
+	char key[KE_MAX_CERTS][1024]; /* empty: keyless (signed by nts-signer) */
 	int num_certs;
+	char signer[108];              /* nts-signer socket; empty: in-process keys */
+	uint64_t signer_deadline_ms;   /* per signature request */
+	int seccomp;
 	char keyfile[1024], deployment[1024], boxkey[1024];
 	char ntpserver[NTSKE_MAX_SERVER_LEN + 1];  /* all families */
 	char ntpserver4[NTSKE_MAX_SERVER_LEN + 1]; /* clients on IPv4 */
@@ -70,6 +74,7 @@ struct ke_stats {
 	metrics_counter source_limited;
 	metrics_counter no_keys; /* answered with Error 2 */
 	metrics_counter internal_error;
+	metrics_counter signer_failure; /* signer down, slow or refusing */
 	metrics_counter aead[KE_MAX_AEADS]; /* by index into config aeads */
 	metrics_counter cookies;
 	struct metrics_hist latency;
@@ -93,6 +98,8 @@ struct ke_server {
 	_Atomic int stop;
 };
 
+/* ke_tls_load loads every certificate; with an empty key file name the
+ * context signs through the worker's signer connection (keyless). */
 struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err);
 void ke_tls_free(struct ke_tls *t);
 
@@ -108,6 +115,7 @@ struct ke_worker {
 	struct ke_conn *oldest, *newest; /* accept order, for shedding */
 	uv_thread_t thread;
 	int started;
+	struct ke_signer signer; /* keyless mode only */
 };
 
 int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s);

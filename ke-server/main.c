@@ -23,6 +23,7 @@
 #include "common/daemon.h"
 #include "common/keywatch.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "common/smem.h"
 #include "ke-server/ke.h"
 
@@ -42,8 +43,11 @@ static int d_cert(void *c, const struct cfg_line *l)
 		return cfg_error(l, "at most %d certificates", KE_MAX_CERTS);
 	}
 	int i = cfg->num_certs;
+	/* "cert CHAIN KEY": the key in this process (the weaker mode);
+	 * "cert CHAIN": keyless, signed by nts-signer ('signer') */
+	cfg->key[i][0] = '\0';
 	if (!cfg_arg_string(cfg->cert[i], sizeof(cfg->cert[i]), l, 0) ||
-	    !cfg_arg_string(cfg->key[i], sizeof(cfg->key[i]), l, 1)) {
+	    (l->argc > 1 && !cfg_arg_string(cfg->key[i], sizeof(cfg->key[i]), l, 1))) {
 		return 0;
 	}
 	cfg->num_certs++;
@@ -62,6 +66,23 @@ STRING_DIRECTIVE(d_ntpserver, ntpserver)
 STRING_DIRECTIVE(d_ntpserver4, ntpserver4)
 STRING_DIRECTIVE(d_ntpserver6, ntpserver6)
 STRING_DIRECTIVE(d_user, user)
+
+static int d_signer(void *c, const struct cfg_line *l)
+{
+	struct ke_config *cfg = c;
+	if (l->argv[0][0] != '/') {
+		return cfg_error(l, "'signer' needs the absolute path of nts-signer's socket");
+	}
+	return cfg_arg_string(cfg->signer, sizeof(cfg->signer), l, 0);
+}
+static int d_signerdeadline(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_duration_ms(&((struct ke_config *)c)->signer_deadline_ms, l, 0, 10, 60000);
+}
+static int d_seccomp(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_bool(&((struct ke_config *)c)->seccomp, l, 0);
+}
 
 static int d_ntpport(void *c, const struct cfg_line *l)
 {
@@ -129,7 +150,10 @@ static int d_syslog(void *c, const struct cfg_line *l)
 
 static const struct cfg_directive directives[] = {
     {"listen", 1, 1, d_listen, 1},
-    {"cert", 2, 2, d_cert, 1},
+    {"cert", 1, 2, d_cert, 1},
+    {"signer", 1, 1, d_signer, 0},
+    {"signerdeadline", 1, 1, d_signerdeadline, 0},
+    {"seccomp", 1, 1, d_seccomp, 0},
     {"keyfile", 1, 1, d_keyfile, 0},
     {"deployment", 1, 1, d_deployment, 0},
     {"boxkey", 1, 1, d_boxkey, 0},
@@ -171,13 +195,31 @@ static void config_defaults(struct ke_config *cfg)
 	cfg->metrics_on = 1;
 	set_addr(&cfg->metrics, &cfg->metrics_len, "127.0.0.1", 9125);
 	cfg->loglevel = LOG_LVL_INFO;
+	cfg->signer_deadline_ms = 500;
+	cfg->seccomp = 1;
 }
 
 static int config_check(struct ke_config *cfg, const char *path)
 {
 	if (cfg->num_certs == 0) {
-		fprintf(stderr, "%s: at least one 'cert CERTFILE KEYFILE' is required\n", path);
+		fprintf(stderr, "%s: at least one 'cert CERTFILE [KEYFILE]' is required\n", path);
 		return 0;
+	}
+	for (int i = 0; i < cfg->num_certs; i++) {
+		if (cfg->key[i][0] == '\0' && cfg->signer[0] == '\0') {
+			fprintf(stderr,
+			        "%s: 'cert %s' has no key file: name nts-signer's socket with "
+			        "'signer PATH' (keyless), or give the key (in-process signing)\n",
+			        path, cfg->cert[i]);
+			return 0;
+		}
+		if (cfg->key[i][0] != '\0' && cfg->signer[0] != '\0') {
+			fprintf(stderr,
+			        "%s: with 'signer' the private keys stay in nts-signer: write "
+			        "'cert %s' without a key file\n",
+			        path, cfg->cert[i]);
+			return 0;
+		}
 	}
 	if (cfg->keyfile[0] == '\0' || cfg->deployment[0] == '\0') {
 		fprintf(stderr, "%s: 'keyfile' and 'deployment' are required\n", path);
@@ -237,6 +279,9 @@ static const struct cfg_field reload_fields[] = {
     F("loglevel", loglevel, 1),
     F("syslog", use_syslog, 0),
     F("user", user, 0),
+    F("signer", signer, 0),
+    F("signerdeadline", signer_deadline_ms, 0),
+    F("seccomp", seccomp, 0),
 };
 /* clang-format on */
 #undef F
@@ -351,7 +396,7 @@ static int is_cert_file(const char *name)
 	const struct ke_config *cfg = &d.srv.cfg;
 	for (int i = 0; i < cfg->num_certs; i++) {
 		const char *files[2] = {cfg->cert[i], cfg->key[i]};
-		for (int j = 0; j < 2; j++) {
+		for (int j = 0; j < 2 && files[j][0] != '\0'; j++) {
 			const char *slash = strrchr(files[j], '/');
 			const char *base = slash != NULL ? slash + 1 : files[j];
 			if (strcmp(base, name) == 0) {
@@ -422,6 +467,21 @@ static uint64_t sum(size_t off)
 }
 #define SUM(field) sum(offsetof(struct ke_stats, field))
 
+/* signer_connected counts the workers whose signer connection is up */
+static int signer_connected(void)
+{
+	int n = 0;
+	for (int i = 0; i < d.num_workers; i++) {
+		const struct ke_signer *s = &d.workers[i].signer;
+		uint64_t up = atomic_load_explicit((const _Atomic uint64_t *)&s->connects,
+		                                   memory_order_relaxed);
+		uint64_t down = atomic_load_explicit((const _Atomic uint64_t *)&s->disconnects,
+		                                     memory_order_relaxed);
+		n += up > down;
+	}
+	return n;
+}
+
 static int health(void *arg, struct metrics_buf *b)
 {
 	struct keyring_status ks = {0};
@@ -437,6 +497,10 @@ static int health(void *arg, struct metrics_buf *b)
 	struct ke_tls *t = atomic_load(&d.srv.tls);
 	if (t == NULL || t->not_after <= (int64_t)time(NULL)) {
 		metrics_buf_printf(b, "unhealthy: certificate expired\n");
+		return 0;
+	}
+	if (d.srv.cfg.signer[0] != '\0' && signer_connected() == 0) {
+		metrics_buf_printf(b, "unhealthy: nts-signer unreachable\n");
 		return 0;
 	}
 	metrics_buf_printf(b, "ok\n");
@@ -462,6 +526,7 @@ static void render(void *arg, struct metrics_buf *b)
 	    {"source_limited", offsetof(struct ke_stats, source_limited)},
 	    {"no_keys", offsetof(struct ke_stats, no_keys)},
 	    {"internal_error", offsetof(struct ke_stats, internal_error)},
+	    {"signer_failure", offsetof(struct ke_stats, signer_failure)},
 	};
 	char lab[64];
 	(void)arg;
@@ -478,6 +543,20 @@ static void render(void *arg, struct metrics_buf *b)
 		metrics_sample(
 		    b, "nts_ke_aead_total", lab,
 		    sum(offsetof(struct ke_stats, aead) + (size_t)i * sizeof(metrics_counter)));
+	}
+	if (d.srv.cfg.signer[0] != '\0') {
+		metrics_family(b, "nts_ke_signer_connected", "gauge",
+		               "Workers connected to nts-signer now.");
+		metrics_sample(b, "nts_ke_signer_connected", NULL, (uint64_t)signer_connected());
+		uint64_t conns = 0;
+		for (int i = 0; i < d.num_workers; i++) {
+			conns += atomic_load_explicit(
+			    (const _Atomic uint64_t *)&d.workers[i].signer.connects,
+			    memory_order_relaxed);
+		}
+		metrics_family(b, "nts_ke_signer_connects_total", "counter",
+		               "Connections made to nts-signer (reconnects included).");
+		metrics_sample(b, "nts_ke_signer_connects_total", NULL, conns);
 	}
 	metrics_family(b, "nts_ke_cookies_total", "counter", "Cookies minted.");
 	metrics_sample(b, "nts_ke_cookies_total", NULL, SUM(cookies));
@@ -571,6 +650,7 @@ int main(int argc, char **argv)
 	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
 	int check = 0, debug = 0, c;
 	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
+	                                         {"debug", no_argument, NULL, 'd'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	struct ke_config *cfg = &d.srv.cfg;
@@ -676,7 +756,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < cfg->num_certs; i++) {
 		watch_dir_of(loop, cfg->cert[i]);
-		if (strcmp(cfg->key[i], cfg->cert[i]) != 0) {
+		if (cfg->key[i][0] != '\0' && strcmp(cfg->key[i], cfg->cert[i]) != 0) {
 			watch_dir_of(loop, cfg->key[i]);
 		}
 	}
@@ -689,6 +769,14 @@ int main(int argc, char **argv)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_init(loop, &d.sigint);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	if (cfg->seccomp && !sandbox_apply(SANDBOX_KE, debug)) {
+		log_fatal("cannot install the seccomp filter");
+	}
+	if (cfg->signer[0] != '\0') {
+		log_info("keyless: signatures by nts-signer at %s", cfg->signer);
+	} else {
+		log_warn("private keys in this process (no 'signer'): the weaker mode");
+	}
 	for (int j = 0; j < cfg->num_listen; j++) {
 		char a[64];
 		log_info("NTS-KE on %s with %d workers",

@@ -2,13 +2,19 @@
  * server.c: TLS contexts and the NTS-KE connection state machine.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/digest.h>
+#include <openssl/ec.h>
+#include <openssl/ec_key.h>
 #include <openssl/err.h>
+#include <openssl/nid.h>
+#include <openssl/sha.h>
 #include <openssl/rand.h>
 #include <openssl/siphash.h>
 #include <openssl/x509.h>
@@ -79,6 +85,107 @@ static int64_t asn1_time_unix(const ASN1_TIME *t)
 	return (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
 }
 
+/* ---- keyless: the private key lives in nts-signer ---- */
+
+static int keyid_index = -1;
+static pthread_once_t keyid_once = PTHREAD_ONCE_INIT;
+
+static void keyid_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, long argl,
+                       void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)index;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+static void keyid_index_init(void)
+{
+	keyid_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, keyid_free);
+}
+
+static enum ssl_private_key_result_t keyless_sign(SSL *ssl, uint8_t *out, size_t *out_len,
+                                                  size_t max_out, uint16_t algorithm,
+                                                  const uint8_t *in, size_t in_len);
+static enum ssl_private_key_result_t keyless_complete(SSL *ssl, uint8_t *out, size_t *out_len,
+                                                      size_t max_out);
+static const SSL_PRIVATE_KEY_METHOD keyless_method = {
+    .sign = keyless_sign,
+    .decrypt = NULL, /* TLS 1.3 only: no RSA key exchange */
+    .complete = keyless_complete,
+};
+
+/* keyless_setup makes |ctx| sign through the signer: the signature
+ * schemes follow the certificate's public key, and the key selector (the
+ * SHA-256 of its DER SubjectPublicKeyInfo) rides on the context. */
+static int keyless_setup(SSL_CTX *ctx, const char **out_err)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+	EVP_PKEY *pub = cert != NULL ? X509_get_pubkey(cert) : NULL;
+	uint16_t prefs[3];
+	size_t num_prefs = 0;
+	uint8_t *der = NULL;
+	uint8_t *id = NULL;
+	int ret = 0;
+
+	if (pub == NULL) {
+		*out_err = "certificate without a usable public key";
+		goto err;
+	}
+	switch (EVP_PKEY_id(pub)) {
+	case EVP_PKEY_EC: {
+		const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(pub);
+		int nid = ec != NULL ? EC_GROUP_get_curve_name(EC_KEY_get0_group(ec)) : 0;
+		if (nid == NID_X9_62_prime256v1) {
+			prefs[num_prefs++] = SSL_SIGN_ECDSA_SECP256R1_SHA256;
+		} else if (nid == NID_secp384r1) {
+			prefs[num_prefs++] = SSL_SIGN_ECDSA_SECP384R1_SHA384;
+		} else if (nid == NID_secp521r1) {
+			prefs[num_prefs++] = SSL_SIGN_ECDSA_SECP521R1_SHA512;
+		}
+		break;
+	}
+	case EVP_PKEY_RSA:
+		prefs[num_prefs++] = SSL_SIGN_RSA_PSS_RSAE_SHA256;
+		prefs[num_prefs++] = SSL_SIGN_RSA_PSS_RSAE_SHA384;
+		prefs[num_prefs++] = SSL_SIGN_RSA_PSS_RSAE_SHA512;
+		break;
+	case EVP_PKEY_ED25519:
+		prefs[num_prefs++] = SSL_SIGN_ED25519;
+		break;
+	}
+	if (num_prefs == 0) {
+		*out_err = "unsupported public key (EC P-256/384/521, RSA, Ed25519 are)";
+		goto err;
+	}
+	pthread_once(&keyid_once, keyid_index_init);
+	id = malloc(KL_KEY_ID_LEN);
+	int len = i2d_PUBKEY(pub, &der);
+	if (keyid_index < 0 || id == NULL || len <= 0) {
+		*out_err = "out of memory";
+		goto err;
+	}
+	SHA256(der, (size_t)len, id);
+	if (!SSL_CTX_set_ex_data(ctx, keyid_index, id)) {
+		*out_err = "out of memory";
+		goto err;
+	}
+	id = NULL; /* owned by the context now */
+	if (!SSL_CTX_set_signing_algorithm_prefs(ctx, prefs, num_prefs)) {
+		*out_err = "cannot set signature algorithms";
+		goto err;
+	}
+	SSL_CTX_set_private_key_method(ctx, &keyless_method);
+	ret = 1;
+err:
+	free(id);
+	OPENSSL_free(der);
+	EVP_PKEY_free(pub);
+	return ret;
+}
+
 void ke_tls_free(struct ke_tls *t)
 {
 	if (t == NULL) {
@@ -116,13 +223,20 @@ struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err)
 			*out_err = "cannot load certificate chain";
 			goto err;
 		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
-			*out_err = "cannot load private key";
-			goto err;
-		}
-		if (SSL_CTX_check_private_key(ctx) != 1) {
-			*out_err = "private key does not match the certificate";
-			goto err;
+		if (cfg->key[i][0] == '\0') {
+			if (!keyless_setup(ctx, out_err)) {
+				goto err;
+			}
+		} else {
+			/* the weaker mode: the private key in this process */
+			if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
+				*out_err = "cannot load private key";
+				goto err;
+			}
+			if (SSL_CTX_check_private_key(ctx) != 1) {
+				*out_err = "private key does not match the certificate";
+				goto err;
+			}
 		}
 		X509 *cert = SSL_CTX_get0_certificate(ctx);
 		int64_t na = cert != NULL ? asn1_time_unix(X509_get0_notAfter(cert)) : 0;
@@ -145,6 +259,7 @@ err:
 /* ---- connections ---- */
 
 enum conn_state { CONN_HANDSHAKE, CONN_READING, CONN_WRITING, CONN_CLOSING };
+enum sign_state { SIGN_NONE, SIGN_PENDING, SIGN_DONE, SIGN_FAILED };
 
 struct ke_conn {
 	uv_tcp_t tcp;
@@ -159,6 +274,11 @@ struct ke_conn {
 	uint32_t source_slot;
 	int ipv6;
 	uint64_t start_ns;
+	enum sign_state sign;
+	int signer_failed; /* the handshake failed for want of a signature */
+	uint32_t sign_ticket;
+	uint8_t *sig; /* the signer's answer, until BoringSSL takes it */
+	size_t sig_len;
 	size_t req_len;
 	uint8_t req[]; /* max_request bytes */
 };
@@ -185,7 +305,19 @@ static void conn_freed(uv_handle_t *h)
 		return;
 	}
 	SSL_free(c->ssl); /* frees the BIOs */
+	free(c->sig);
 	free(c);
+}
+
+/* drain_finish: once a stopping worker has no connection left, close its
+ * signer link so that the loop can end. In-flight keyless handshakes keep
+ * the link until they finish or reach their deadline. */
+static void drain_finish(struct ke_worker *w)
+{
+	if (atomic_load(&w->srv->stop) && w->oldest == NULL && w->srv->cfg.signer[0] != '\0' &&
+	    !w->signer.closing) {
+		ke_signer_close(&w->signer);
+	}
 }
 
 static void conn_close(struct ke_conn *c)
@@ -211,9 +343,14 @@ static void conn_close(struct ke_conn *c)
 		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
 		c->counted = 0;
 	}
+	if (c->sign == SIGN_PENDING) {
+		ke_signer_cancel(&w->signer, c->sign_ticket);
+		c->sign = SIGN_FAILED;
+	}
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, conn_freed);
 	uv_close((uv_handle_t *)&c->tcp, conn_freed);
+	drain_finish(w);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -399,11 +536,25 @@ static void drive(struct ke_conn *c)
 		int r = SSL_do_handshake(c->ssl);
 		if (r != 1) {
 			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_PRIVATE_KEY_OPERATION) {
+				/* keep ServerHello..Certificate until the signature
+				 * is there: one write for the whole flight */
+				return;
+			}
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 				flush(c, 0);
 				return;
 			}
-			metrics_inc(&st->tls_error);
+			if (c->signer_failed) {
+				/* BoringSSL does not alert on a failed key
+				 * operation: tell the client why we give up */
+				ERR_clear_error();
+				(void)SSL_send_fatal_alert(c->ssl, SSL_AD_INTERNAL_ERROR);
+				metrics_inc(&st->signer_failure);
+				LOG_RL_WARN("handshake failed: no signature from the signer");
+			} else {
+				metrics_inc(&st->tls_error);
+			}
 			ERR_clear_error();
 			flush(c, 1); /* send the alert, then close */
 			return;
@@ -488,6 +639,97 @@ static void on_deadline(uv_timer_t *t)
 	struct ke_conn *c = t->data;
 	metrics_inc(&c->w->stats.timeout);
 	conn_close(c);
+}
+
+/* ---- keyless signing on the worker's loop ---- */
+
+static void on_sign_deadline(uv_timer_t *t);
+
+static void restart_conn_deadline(struct ke_conn *c)
+{
+	uint64_t deadline = c->w->srv->cfg.deadline_ms;
+	uint64_t spent = (mono_ns() - c->start_ns) / 1000000u;
+	uv_timer_start(&c->timer, on_deadline, spent < deadline ? deadline - spent : 1, 0);
+}
+
+static enum ssl_private_key_result_t keyless_sign(SSL *ssl, uint8_t *out, size_t *out_len,
+                                                  size_t max_out, uint16_t algorithm,
+                                                  const uint8_t *in, size_t in_len)
+{
+	struct ke_conn *c = SSL_get_app_data(ssl);
+	const uint8_t *key_id = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), keyid_index);
+	(void)out;
+	(void)out_len;
+	(void)max_out;
+	if (c == NULL || key_id == NULL ||
+	    !ke_signer_submit(&c->w->signer, c, key_id, algorithm, in, in_len, &c->sign_ticket)) {
+		if (c != NULL) {
+			c->signer_failed = 1;
+		}
+		return ssl_private_key_failure;
+	}
+	c->sign = SIGN_PENDING;
+	uint64_t deadline = c->w->srv->cfg.signer_deadline_ms;
+	uint64_t spent = (mono_ns() - c->start_ns) / 1000000u;
+	uint64_t left = spent < c->w->srv->cfg.deadline_ms ? c->w->srv->cfg.deadline_ms - spent : 1;
+	uv_timer_start(&c->timer, on_sign_deadline, deadline < left ? deadline : left, 0);
+	return ssl_private_key_retry;
+}
+
+static enum ssl_private_key_result_t keyless_complete(SSL *ssl, uint8_t *out, size_t *out_len,
+                                                      size_t max_out)
+{
+	struct ke_conn *c = SSL_get_app_data(ssl);
+	switch (c->sign) {
+	case SIGN_PENDING:
+		return ssl_private_key_retry;
+	case SIGN_DONE:
+		if (c->sig_len > max_out) {
+			break;
+		}
+		memcpy(out, c->sig, c->sig_len);
+		*out_len = c->sig_len;
+		free(c->sig);
+		c->sig = NULL;
+		c->sign = SIGN_NONE;
+		return ssl_private_key_success;
+	case SIGN_NONE:
+	case SIGN_FAILED:
+		break;
+	}
+	c->signer_failed = 1;
+	return ssl_private_key_failure;
+}
+
+/* ke_signer_done_fn: the signer answered, or the request failed */
+static void on_signed(void *owner, int ok, const uint8_t *sig, size_t sig_len)
+{
+	struct ke_conn *c = owner;
+	if (c->sign != SIGN_PENDING || c->state == CONN_CLOSING) {
+		return;
+	}
+	c->sign = SIGN_FAILED;
+	if (ok && (c->sig = malloc(sig_len)) != NULL) {
+		memcpy(c->sig, sig, sig_len);
+		c->sig_len = sig_len;
+		c->sign = SIGN_DONE;
+	}
+	restart_conn_deadline(c);
+	drive(c);
+}
+
+static void on_sign_deadline(uv_timer_t *t)
+{
+	struct ke_conn *c = t->data;
+	if (c->sign != SIGN_PENDING) {
+		return;
+	}
+	ke_signer_cancel(&c->w->signer, c->sign_ticket);
+	c->sign = SIGN_FAILED;
+	LOG_RL_WARN("signer did not answer within %u ms",
+	            (unsigned)c->w->srv->cfg.signer_deadline_ms);
+	restart_conn_deadline(c);
+	drive(c);
 }
 
 static uint32_t source_slot(const struct ke_server *srv, const struct sockaddr_storage *ss)
@@ -583,6 +825,7 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_app_data(c->ssl, c);
 	SSL_set_accept_state(c->ssl);
 	uv_tcp_nodelay(&c->tcp, 1);
 	uv_timer_start(&c->timer, on_deadline, cfg->deadline_ms, 0);
@@ -629,6 +872,7 @@ static void on_wakeup(uv_async_t *a)
 	for (int i = 0; i < w->num_listeners; i++) {
 		uv_close((uv_handle_t *)&w->listeners[i], NULL);
 	}
+	drain_finish(w);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 }
 
@@ -646,6 +890,9 @@ int ke_worker_start(struct ke_worker *w)
 	}
 	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
 	w->wakeup.data = w;
+	if (w->srv->cfg.signer[0] != '\0') {
+		ke_signer_init(&w->signer, &w->loop, w->srv->cfg.signer, on_signed);
+	}
 	for (int i = 0; i < w->num_listeners; i++) {
 		uv_tcp_init(&w->loop, &w->listeners[i]);
 		w->listeners[i].data = w;

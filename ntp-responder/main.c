@@ -23,6 +23,7 @@
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/sandbox.h"
 #include "common/smem.h"
 #include "ntp-responder/sync.h"
 #include "ntp-responder/worker.h"
@@ -50,6 +51,7 @@ struct resp_config {
 	int use_syslog;
 	char user[64];
 	int pin_workers;
+	int seccomp;
 };
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -154,6 +156,11 @@ static int d_user(void *c, const struct cfg_line *l)
 	return cfg_arg_string(cfg->user, sizeof(cfg->user), l, 0);
 }
 
+static int d_seccomp(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_bool(&((struct resp_config *)c)->seccomp, l, 0);
+}
+
 static const struct cfg_directive directives[] = {
     {"listen", 1, 1, d_listen, 1},     {"workers", 1, 1, d_workers, 0},
     {"plain", 1, 1, d_plain, 0},       {"pinworkers", 1, 1, d_pin, 0},
@@ -161,7 +168,7 @@ static const struct cfg_directive directives[] = {
     {"boxkey", 1, 1, d_boxkey, 0},     {"syncsource", 1, 3, d_syncsource, 0},
     {"metrics", 1, 1, d_metrics, 0},   {"healthfile", 1, 1, d_healthfile, 0},
     {"loglevel", 1, 1, d_loglevel, 0}, {"syslog", 1, 1, d_syslog, 0},
-    {"user", 1, 1, d_user, 0},
+    {"user", 1, 1, d_user, 0},         {"seccomp", 1, 1, d_seccomp, 0},
 };
 
 static void config_defaults(struct resp_config *cfg)
@@ -169,6 +176,7 @@ static void config_defaults(struct resp_config *cfg)
 	struct cfg_line l = {.file = "(default)", .name = "metrics", .argc = 1};
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->serve_plain = 1;
+	cfg->seccomp = 1;
 	cfg->loglevel = LOG_LVL_INFO;
 	cfg->sync.mode = SYNC_NTP;
 	l.argv[0] = "127.0.0.1:123";
@@ -238,6 +246,7 @@ static const struct cfg_field reload_fields[] = {
     F("syslog", use_syslog, 0),
     F("user", user, 0),
     F("pinworkers", pin_workers, 0),
+    F("seccomp", seccomp, 0),
 };
 /* clang-format on */
 #undef F
@@ -501,6 +510,7 @@ int main(int argc, char **argv)
 	const char *conf = "/etc/nts/nts-responder.conf";
 	int check = 0, debug = 0, c;
 	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
+	                                         {"debug", no_argument, NULL, 'd'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 
@@ -624,6 +634,9 @@ int main(int argc, char **argv)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_timer_init(loop, &d.health_timer);
 	uv_timer_start(&d.health_timer, write_healthfile, 0, 1000);
+	if (d.cfg.seccomp && !sandbox_apply(SANDBOX_RESPONDER, debug)) {
+		log_fatal("cannot install the seccomp filter");
+	}
 	for (int j = 0; j < d.cfg.num_listen; j++) {
 		char a[64];
 		log_info("serving on %s with %d workers%s",

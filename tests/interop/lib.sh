@@ -79,13 +79,38 @@ start_responder() {
 	wait_metrics $RESP_METRICS
 }
 
-# start_ke KEPORT NTPPORT [extra config lines]
+# start_signer [KEYFILE] [extra config lines]: nts-signer with the server key
+# on $T/signer.sock ($SIGNER_PID, $SIGNER_METRICS)
+start_signer() {
+	SIGNER_METRICS=${SIGNER_METRICS:-$(free_port)}
+	{
+		echo "socket $T/signer.sock"
+		echo "key ${1:-$T/server.key}"
+		echo "allowuser $(id -un)"
+		echo "metrics 127.0.0.1:$SIGNER_METRICS"
+		[ $# -gt 1 ] && printf '%s\n' "$2"
+	} >"$T/signer.conf"
+	"$BUILD/signer/nts-signer" -c "$T/signer.conf" >>"$T/signer.log" 2>&1 &
+	PIDS="$PIDS $!"
+	SIGNER_PID=$!
+	wait_metrics $SIGNER_METRICS
+}
+
+# start_ke KEPORT NTPPORT [extra config lines]. With NTS_KEYLESS=1 the
+# server is keyless: a signer holds the key (started here if not running).
 start_ke() {
 	KE_METRICS=$(free_port)
+	if [ "${NTS_KEYLESS:-0}" = 1 ]; then
+		[ -n "${SIGNER_PID:-}" ] || start_signer
+		ke_cert="cert $T/server.pem
+signer $T/signer.sock"
+	else
+		ke_cert="cert $T/server.pem $T/server.key"
+	fi
 	{
 		echo "listen 127.0.0.1:$1"
 		echo "listen [::1]:$1"
-		echo "cert $T/server.pem $T/server.key"
+		echo "$ke_cert"
 		echo "keyfile $T/ke.keys"
 		echo "deployment $T/keyhost/deployment.pub"
 		echo "ntpserver 127.0.0.1"

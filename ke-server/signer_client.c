@@ -1,0 +1,230 @@
+/*
+ * signer_client.c: a KE worker's connection to nts-signer (see
+ * signer_client.h).
+ */
+#include "ke-server/signer_client.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void try_connect(struct ke_signer *s);
+
+static void on_retry(uv_timer_t *t)
+{
+	try_connect(t->data);
+}
+
+static void schedule_retry(struct ke_signer *s)
+{
+	if (s->closing) {
+		return;
+	}
+	uv_timer_start(&s->retry, on_retry, s->backoff_ms, 0);
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : s->backoff_ms * 2;
+}
+
+static void release_slot(struct ke_signer *s, uint32_t slot)
+{
+	s->slots[slot].owner = NULL;
+	s->free_slots[s->num_free++] = (uint16_t)slot;
+}
+
+/* disconnect drops the connection, fails every request in flight and
+ * schedules a reconnect. */
+static void disconnect(struct ke_signer *s)
+{
+	if (s->fd < 0) {
+		return;
+	}
+	uv_poll_stop(&s->poll);
+	/* the poll handle is tied to the descriptor: close it, and make a new
+	 * one at the next connect */
+	uv_close((uv_handle_t *)&s->poll, NULL);
+	close(s->fd);
+	s->fd = -1;
+	atomic_store_explicit((_Atomic uint64_t *)&s->disconnects, s->disconnects + 1,
+	                      memory_order_relaxed);
+	for (uint32_t i = 0; i < KE_SIGN_SLOTS; i++) {
+		void *owner = s->slots[i].owner;
+		if (owner != NULL) {
+			release_slot(s, i);
+			s->done(owner, 0, NULL, 0);
+		}
+	}
+	schedule_retry(s);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+	struct ke_signer *s = p->data;
+	uint8_t buf[KL_MAX_REPLY + 1];
+
+	if (status < 0) {
+		LOG_RL_WARN("signer %s: connection failed", s->path);
+		disconnect(s);
+		return;
+	}
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		}
+		if (n <= 0) {
+			LOG_RL_WARN("signer %s: connection lost", s->path);
+			disconnect(s);
+			return;
+		}
+		struct kl_reply rep;
+		CBS cbs;
+		CBS_init(&cbs, buf, (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n);
+		if ((size_t)n > KL_MAX_REPLY || !kl_parse_reply(&rep, &cbs)) {
+			LOG_RL_ERR("signer %s: malformed reply: dropping the connection", s->path);
+			disconnect(s);
+			return;
+		}
+		uint32_t slot = rep.id & (KE_SIGN_SLOTS - 1);
+		void *owner = s->slots[slot].owner;
+		if (owner == NULL || s->slots[slot].id != rep.id) {
+			continue; /* cancelled (deadline passed or connection closed) */
+		}
+		release_slot(s, slot);
+		if (rep.status != KL_OK) {
+			LOG_RL_WARN("signer %s: refused: %s", s->path, kl_status_name(rep.status));
+		}
+		s->done(owner, rep.status == KL_OK, rep.sig, rep.sig_len);
+	}
+	(void)events;
+}
+
+static void try_connect(struct ke_signer *s)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	if (s->closing || s->fd >= 0) {
+		return;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", s->path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		schedule_retry(s);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		LOG_RL_WARN("signer %s: cannot connect: %s", s->path, strerror(errno));
+		close(fd);
+		schedule_retry(s);
+		return;
+	}
+	if (uv_poll_init(s->loop, &s->poll, fd) != 0) {
+		close(fd);
+		schedule_retry(s);
+		return;
+	}
+	s->fd = fd;
+	s->poll.data = s;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	atomic_store_explicit((_Atomic uint64_t *)&s->connects, s->connects + 1,
+	                      memory_order_relaxed);
+	uv_poll_start(&s->poll, UV_READABLE | UV_DISCONNECT, on_readable);
+	log_info("signer %s: connected", s->path);
+}
+
+void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_signer_done_fn done)
+{
+	s->loop = loop;
+	s->path = path;
+	s->done = done;
+	s->fd = -1;
+	s->closing = 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	s->num_free = 0;
+	for (uint32_t i = KE_SIGN_SLOTS; i-- > 0;) {
+		s->slots[i].owner = NULL;
+		s->free_slots[s->num_free++] = (uint16_t)i;
+	}
+	uv_timer_init(loop, &s->retry);
+	s->retry.data = s;
+	try_connect(s);
+}
+
+int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_KEY_ID_LEN],
+                     uint16_t algorithm, const uint8_t *in, size_t in_len, uint32_t *out_ticket)
+{
+	uint8_t msg[KL_MAX_REQUEST];
+	struct kl_request req;
+	struct wbuf w;
+
+	if (s->fd < 0 || s->num_free == 0 || in_len == 0 || in_len > KL_MAX_INPUT) {
+		return 0;
+	}
+	uint32_t slot = s->free_slots[s->num_free - 1];
+	s->seq++;
+	req.id = (s->seq << KE_SIGN_SLOT_BITS) | slot;
+	req.sent_ns = mono_ns();
+	memcpy(req.key_id, key_id, KL_KEY_ID_LEN);
+	req.algorithm = algorithm;
+	req.input = in;
+	req.input_len = in_len;
+	wbuf_init(&w, msg, sizeof(msg));
+	if (!kl_build_request(&w, &req)) {
+		return 0;
+	}
+	ssize_t n = send(s->fd, msg, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n != (ssize_t)w.len) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			LOG_RL_WARN("signer %s: send failed: %s", s->path, strerror(errno));
+			disconnect(s);
+		}
+		return 0;
+	}
+	s->num_free--;
+	s->slots[slot].owner = owner;
+	s->slots[slot].id = req.id;
+	*out_ticket = req.id;
+	return 1;
+}
+
+void ke_signer_cancel(struct ke_signer *s, uint32_t ticket)
+{
+	uint32_t slot = ticket & (KE_SIGN_SLOTS - 1);
+	if (s->slots[slot].owner != NULL && s->slots[slot].id == ticket) {
+		release_slot(s, slot);
+	}
+}
+
+int ke_signer_connected(const struct ke_signer *s)
+{
+	return s->fd >= 0;
+}
+
+void ke_signer_close(struct ke_signer *s)
+{
+	s->closing = 1;
+	for (uint32_t i = 0; i < KE_SIGN_SLOTS; i++) {
+		s->slots[i].owner = NULL;
+	}
+	if (s->fd >= 0) {
+		uv_poll_stop(&s->poll);
+		uv_close((uv_handle_t *)&s->poll, NULL);
+		close(s->fd);
+		s->fd = -1;
+	}
+	uv_timer_stop(&s->retry);
+	uv_close((uv_handle_t *)&s->retry, NULL);
+}

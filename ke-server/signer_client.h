@@ -1,0 +1,69 @@
+/*
+ * signer_client.h: one worker's connection to nts-signer (docs/signer.md).
+ *
+ * Each KE worker thread keeps its own SOCK_SEQPACKET connection on its
+ * libuv loop, with many requests in flight. Requests are matched to
+ * replies by id through a fixed slot table (no allocation per request).
+ * When the signer is unreachable, submissions fail at once and the worker
+ * reconnects with exponential backoff (50 ms doubling to 1 s), so
+ * handshakes fail fast while it is down and work again when it is back.
+ */
+#ifndef NTS_KE_SIGNER_CLIENT_H
+#define NTS_KE_SIGNER_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/compiler.h"
+#include "proto/keyless.h"
+
+#define KE_SIGN_SLOT_BITS 12
+#define KE_SIGN_SLOTS     (1u << KE_SIGN_SLOT_BITS)
+
+/* Called with the outcome of a request: |ok| with the signature, or not
+ * (refused, malformed reply, connection lost). Never called for a request
+ * that was cancelled. */
+typedef void (*ke_signer_done_fn)(void *owner, int ok, const uint8_t *sig, size_t sig_len);
+
+struct ke_signer {
+	uv_loop_t *loop;
+	const char *path;
+	ke_signer_done_fn done;
+	int fd;
+	uv_poll_t poll;
+	uv_timer_t retry;
+	int handles; /* poll/timer handles initialised and not yet closed */
+	int closing;
+	uint64_t backoff_ms;
+	uint32_t seq;
+	struct {
+		void *owner;
+		uint32_t id;
+	} slots[KE_SIGN_SLOTS];
+	uint16_t free_slots[KE_SIGN_SLOTS];
+	size_t num_free;
+	uint64_t connects, disconnects; /* read by the metrics thread */
+};
+
+/* ke_signer_init starts connecting to |path| on |loop| (the first attempt
+ * is immediate). */
+void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_signer_done_fn done);
+
+/* ke_signer_submit sends a request now. Returns 1 with |*out_ticket| set,
+ * or 0 if it could not be sent (not connected, socket full, no slot). */
+int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_KEY_ID_LEN],
+                     uint16_t algorithm, const uint8_t *in, size_t in_len,
+                     uint32_t *out_ticket) NTS_WUR;
+
+/* ke_signer_cancel forgets a request; its reply, if any, is ignored. */
+void ke_signer_cancel(struct ke_signer *s, uint32_t ticket);
+
+/* ke_signer_connected is 1 while the connection is up. */
+int ke_signer_connected(const struct ke_signer *s);
+
+/* ke_signer_close fails nothing (owners are closing too) and closes the
+ * handles; the loop must run to finish. */
+void ke_signer_close(struct ke_signer *s);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * nts-signer: holds the TLS private keys of nts-ke-server and signs TLS 1.3
+ * CertificateVerify contents for it over a Unix SOCK_SEQPACKET socket, so
+ * that the process that parses the internet never holds a private key
+ * (docs/signer.md).
+ *
+ *   nts-signer [-c FILE] [-d] [--check]
+ *
+ * Configuration: one directive per line; deploy/examples/nts-signer.conf
+ * lists every directive with its default.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uv.h>
+
+#include "common/config.h"
+#include "common/daemon.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/sandbox.h"
+#include "common/smem.h"
+#include "signer/signer.h"
+
+#define MAX_ALLOW   8
+#define MAX_CONNS   256
+#define BATCH       64 /* requests read per wakeup and connection */
+#define SIGNER_PORT 9126
+
+struct sg_config {
+	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char keys[SG_MAX_KEYS][1024];
+	int num_keys;
+	char allow[MAX_ALLOW][64];
+	uid_t allow_uid[MAX_ALLOW];
+	int num_allow;
+	char user[64];
+	int metrics_on;
+	struct sockaddr_storage metrics;
+	socklen_t metrics_len;
+	uint64_t deadline_ms;
+	enum log_level loglevel;
+	int use_syslog;
+	int seccomp;
+};
+
+static int d_socket(void *c, const struct cfg_line *l)
+{
+	struct sg_config *cfg = c;
+	if (l->argv[0][0] != '/') {
+		return cfg_error(l, "'socket' needs an absolute path");
+	}
+	return cfg_arg_string(cfg->socket, sizeof(cfg->socket), l, 0);
+}
+static int d_key(void *c, const struct cfg_line *l)
+{
+	struct sg_config *cfg = c;
+	if (cfg->num_keys == SG_MAX_KEYS) {
+		return cfg_error(l, "at most %d keys", SG_MAX_KEYS);
+	}
+	return cfg_arg_string(cfg->keys[cfg->num_keys++], sizeof(cfg->keys[0]), l, 0);
+}
+static int d_allowuser(void *c, const struct cfg_line *l)
+{
+	struct sg_config *cfg = c;
+	if (cfg->num_allow == MAX_ALLOW) {
+		return cfg_error(l, "at most %d allowed users", MAX_ALLOW);
+	}
+	int i = cfg->num_allow;
+	if (!cfg_arg_string(cfg->allow[i], sizeof(cfg->allow[i]), l, 0)) {
+		return 0;
+	}
+	struct passwd *pw = getpwnam(cfg->allow[i]);
+	if (pw == NULL) {
+		return cfg_error(l, "'allowuser': no such user %s", cfg->allow[i]);
+	}
+	cfg->allow_uid[i] = pw->pw_uid;
+	cfg->num_allow++;
+	return 1;
+}
+static int d_user(void *c, const struct cfg_line *l)
+{
+	struct sg_config *cfg = c;
+	return cfg_arg_string(cfg->user, sizeof(cfg->user), l, 0);
+}
+static int d_metrics(void *c, const struct cfg_line *l)
+{
+	struct sg_config *cfg = c;
+	if (strcmp(l->argv[0], "off") == 0) {
+		cfg->metrics_on = 0;
+		return 1;
+	}
+	cfg->metrics_on = 1;
+	return cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, l, 0, SIGNER_PORT);
+}
+static int d_deadline(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_duration_ms(&((struct sg_config *)c)->deadline_ms, l, 0, 10, 60000);
+}
+static int d_loglevel(void *c, const struct cfg_line *l)
+{
+	if (!log_level_from_string(&((struct sg_config *)c)->loglevel, l->argv[0])) {
+		return cfg_error(l, "log level: error, warning, info or debug");
+	}
+	return 1;
+}
+static int d_syslog(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_bool(&((struct sg_config *)c)->use_syslog, l, 0);
+}
+static int d_seccomp(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_bool(&((struct sg_config *)c)->seccomp, l, 0);
+}
+
+static const struct cfg_directive directives[] = {
+    {"socket", 1, 1, d_socket, 0},       {"key", 1, 1, d_key, 1},
+    {"allowuser", 1, 1, d_allowuser, 1}, {"user", 1, 1, d_user, 0},
+    {"metrics", 1, 1, d_metrics, 0},     {"deadline", 1, 1, d_deadline, 0},
+    {"loglevel", 1, 1, d_loglevel, 0},   {"syslog", 1, 1, d_syslog, 0},
+    {"seccomp", 1, 1, d_seccomp, 0},
+};
+
+static void config_defaults(struct sg_config *cfg)
+{
+	struct cfg_line l = {.file = "(default)", .name = "default", .argc = 1};
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->socket, sizeof(cfg->socket), "/run/nts-signer/signer.sock");
+	cfg->metrics_on = 1;
+	l.argv[0] = "127.0.0.1";
+	if (!cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, &l, 0, SIGNER_PORT)) {
+		abort(); /* built-in default */
+	}
+	cfg->deadline_ms = 1000;
+	cfg->loglevel = LOG_LVL_INFO;
+	cfg->seccomp = 1;
+}
+
+static int config_check(struct sg_config *cfg, const char *path)
+{
+	if (cfg->num_keys == 0) {
+		fprintf(stderr, "%s: at least one 'key FILE' is required\n", path);
+		return 0;
+	}
+	if (cfg->num_allow == 0) {
+		/* default: the user that started the signer, never root by default */
+		if (getuid() == 0) {
+			fprintf(stderr,
+			        "%s: started as root: name the KE server's user with 'allowuser' "
+			        "(root is allowed only when configured)\n",
+			        path);
+			return 0;
+		}
+		cfg->allow_uid[0] = getuid();
+		snprintf(cfg->allow[0], sizeof(cfg->allow[0]), "uid %u", (unsigned)getuid());
+		cfg->num_allow = 1;
+	}
+	return 1;
+}
+
+/* ---- the running daemon ---- */
+
+enum fail_reason {
+	FAIL_MALFORMED = KL_NUM_STATUS, /* after the kl_status values */
+	FAIL_PEER_REFUSED,
+	FAIL_SEND,
+	FAIL_SLOW_PEER,
+	FAIL_TOO_MANY_CONNS,
+	NUM_FAIL,
+};
+static const char *const fail_names[NUM_FAIL] = {
+    [KL_UNKNOWN_KEY] = "unknown_key",     [KL_BAD_ALGORITHM] = "bad_algorithm",
+    [KL_BAD_INPUT] = "bad_input",         [KL_EXPIRED] = "expired",
+    [KL_SIGN_FAILED] = "sign_failed",     [FAIL_MALFORMED] = "malformed",
+    [FAIL_PEER_REFUSED] = "peer_refused", [FAIL_SEND] = "send_failed",
+    [FAIL_SLOW_PEER] = "slow_peer",       [FAIL_TOO_MANY_CONNS] = "too_many_connections",
+};
+
+static const uint64_t latency_bounds[METRICS_HIST_BUCKETS] = {
+    10000,   20000,    50000,    100000,   200000,    500000,    1000000,   2000000,
+    5000000, 10000000, 20000000, 50000000, 100000000, 200000000, 500000000, 1000000000,
+};
+
+struct sg_conn {
+	uv_poll_t poll;
+	int fd;
+	uid_t uid;
+	int closing;
+	struct sg_conn *prev, *next;
+	size_t pending_len; /* a reply that did not fit the socket yet */
+	uint64_t pending_since;
+	uint8_t pending[KL_MAX_REPLY];
+};
+
+static struct {
+	struct sg_config cfg;
+	struct sg_keyset keys;
+	int lfd;
+	uv_poll_t lpoll;
+	struct sg_conn *conns;
+	int num_conns;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t slow_timer;
+	struct metrics_server *metrics;
+	uint64_t requests, connections_total;
+	uint64_t fails[NUM_FAIL];
+	struct metrics_hist latency, age;
+} d;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void conn_freed(uv_handle_t *h)
+{
+	struct sg_conn *c = h->data;
+	close(c->fd);
+	free(c);
+}
+
+static void conn_close(struct sg_conn *c)
+{
+	if (c->closing) {
+		return;
+	}
+	c->closing = 1;
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		d.conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	d.num_conns--;
+	uv_poll_stop(&c->poll);
+	uv_close((uv_handle_t *)&c->poll, conn_freed);
+}
+
+static void on_conn(uv_poll_t *p, int status, int events);
+
+/* send_reply sends one reply or parks it; returns 0 if the connection
+ * must close. */
+static int send_reply(struct sg_conn *c, const uint8_t *msg, size_t len)
+{
+	ssize_t n = send(c->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == (ssize_t)len) {
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		/* stop reading until the peer drains its socket */
+		memcpy(c->pending, msg, len);
+		c->pending_len = len;
+		c->pending_since = mono_ns();
+		uv_poll_start(&c->poll, UV_WRITABLE | UV_DISCONNECT, on_conn);
+		return 1;
+	}
+	d.fails[FAIL_SEND]++;
+	return 0;
+}
+
+/* handle answers one request; returns 0 if the connection must close. */
+static int handle(struct sg_conn *c, const uint8_t *msg, size_t len)
+{
+	struct kl_request req;
+	struct kl_reply rep = {0};
+	uint8_t sig[KL_MAX_SIG], out[KL_MAX_REPLY];
+	struct wbuf w;
+	CBS cbs;
+	uint64_t t0 = mono_ns();
+
+	CBS_init(&cbs, msg, len);
+	if (!kl_parse_request(&req, &cbs)) {
+		/* a malformed message from the less privileged side ends the channel */
+		d.fails[FAIL_MALFORMED]++;
+		LOG_RL_WARN("malformed request from uid %u: closing the connection",
+		            (unsigned)c->uid);
+		return 0;
+	}
+	d.requests++;
+	uint64_t age = t0 > req.sent_ns ? t0 - req.sent_ns : 0;
+	metrics_hist_observe(&d.age, latency_bounds, age);
+	rep.id = req.id;
+	if (age > d.cfg.deadline_ms * 1000000u) {
+		rep.status = KL_EXPIRED;
+	} else {
+		size_t sig_len;
+		rep.status = (uint8_t)sg_sign(&d.keys, &req, sig, &sig_len);
+		rep.sig = sig;
+		rep.sig_len = sig_len;
+	}
+	if (rep.status != KL_OK) {
+		d.fails[rep.status]++;
+		log_debug("request %u: %s", (unsigned)req.id, kl_status_name(rep.status));
+	}
+	wbuf_init(&w, out, sizeof(out));
+	if (!kl_build_reply(&w, &rep)) {
+		return 0; /* our bug */
+	}
+	int ok = send_reply(c, out, w.len);
+	metrics_hist_observe(&d.latency, latency_bounds, mono_ns() - t0);
+	return ok;
+}
+
+static void on_conn(uv_poll_t *p, int status, int events)
+{
+	struct sg_conn *c = p->data;
+	uint8_t buf[KL_MAX_REQUEST + 1];
+
+	if (status < 0 || (events & UV_DISCONNECT)) {
+		conn_close(c);
+		return;
+	}
+	if (c->pending_len > 0) {
+		if (!(events & UV_WRITABLE)) {
+			return;
+		}
+		ssize_t n = send(c->fd, c->pending, c->pending_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		}
+		if (n != (ssize_t)c->pending_len) {
+			d.fails[FAIL_SEND]++;
+			conn_close(c);
+			return;
+		}
+		c->pending_len = 0;
+		uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_conn);
+	}
+	for (int i = 0; i < BATCH && c->pending_len == 0; i++) {
+		/* MSG_TRUNC: the real length of an oversized message */
+		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return;
+		}
+		if (n <= 0) {
+			conn_close(c); /* closed or failed */
+			return;
+		}
+		if ((size_t)n > KL_MAX_REQUEST) {
+			d.fails[FAIL_MALFORMED]++;
+			LOG_RL_WARN("oversized request from uid %u: closing the connection",
+			            (unsigned)c->uid);
+			conn_close(c);
+			return;
+		}
+		if (!handle(c, buf, (size_t)n)) {
+			conn_close(c);
+			return;
+		}
+	}
+}
+
+static int peer_allowed(uid_t uid)
+{
+	for (int i = 0; i < d.cfg.num_allow; i++) {
+		if (d.cfg.allow_uid[i] == uid) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void on_accept(uv_poll_t *p, int status, int events)
+{
+	(void)p;
+	(void)events;
+	if (status < 0) {
+		return;
+	}
+	for (;;) {
+		int fd = accept4(d.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			return;
+		}
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+		    !peer_allowed(cred.uid)) {
+			d.fails[FAIL_PEER_REFUSED]++;
+			LOG_RL_WARN("connection from uid %d refused (not an allowuser)",
+			            clen == sizeof(cred) ? (int)cred.uid : -1);
+			close(fd);
+			continue;
+		}
+		if (d.num_conns >= MAX_CONNS) {
+			d.fails[FAIL_TOO_MANY_CONNS]++;
+			LOG_RL_WARN("too many connections: refusing one from uid %u",
+			            (unsigned)cred.uid);
+			close(fd);
+			continue;
+		}
+		struct sg_conn *c = calloc(1, sizeof(*c));
+		if (c == NULL || uv_poll_init(uv_default_loop(), &c->poll, fd) != 0) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->poll.data = c;
+		c->next = d.conns;
+		if (d.conns != NULL) {
+			d.conns->prev = c;
+		}
+		d.conns = c;
+		d.num_conns++;
+		d.connections_total++;
+		log_debug("connection from pid %d uid %u", (int)cred.pid, (unsigned)cred.uid);
+		uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_conn);
+	}
+}
+
+/* A peer that does not read its replies within the deadline is dropped. */
+static void on_slow_timer(uv_timer_t *t)
+{
+	uint64_t now = mono_ns();
+	(void)t;
+	for (struct sg_conn *c = d.conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->pending_len > 0 && now - c->pending_since > d.cfg.deadline_ms * 1000000u) {
+			d.fails[FAIL_SLOW_PEER]++;
+			LOG_RL_WARN("uid %u does not read its replies: closing the connection",
+			            (unsigned)c->uid);
+			conn_close(c);
+		}
+	}
+}
+
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -1;
+	}
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		(void)unlink(path); /* a stale socket of an earlier run */
+	}
+	/* access is decided by SO_PEERCRED; the file mode lets any local user
+	 * reach that check */
+	mode_t old = umask(0);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r != 0 || chmod(path, 0666) != 0 || listen(fd, 128) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	log_info("signal %d: stopping", signum);
+	uv_stop(s->loop);
+}
+
+static int health(void *arg, struct metrics_buf *b)
+{
+	(void)arg;
+	if (d.keys.num == 0) {
+		metrics_buf_printf(b, "unhealthy: no keys\n");
+		return 0;
+	}
+	metrics_buf_printf(b, "ok\n");
+	return 1;
+}
+
+static void render(void *arg, struct metrics_buf *b)
+{
+	char lab[64];
+	const struct metrics_hist *hs[1];
+	(void)arg;
+	metrics_family(b, "nts_signer_requests_total", "counter", "Well-formed sign requests.");
+	metrics_sample(b, "nts_signer_requests_total", NULL, d.requests);
+	metrics_family(b, "nts_signer_failures_total", "counter",
+	               "Requests not signed and connections dropped, by reason.");
+	for (int i = 1; i < NUM_FAIL; i++) {
+		snprintf(lab, sizeof(lab), "reason=\"%s\"", fail_names[i]);
+		metrics_sample(b, "nts_signer_failures_total", lab, d.fails[i]);
+	}
+	metrics_family(b, "nts_signer_connections", "gauge", "KE server connections open now.");
+	metrics_sample(b, "nts_signer_connections", NULL, (uint64_t)d.num_conns);
+	metrics_family(b, "nts_signer_connections_total", "counter", "Connections accepted.");
+	metrics_sample(b, "nts_signer_connections_total", NULL, d.connections_total);
+	metrics_family(b, "nts_signer_keys", "gauge", "Private keys loaded.");
+	metrics_sample(b, "nts_signer_keys", NULL, (uint64_t)d.keys.num);
+	hs[0] = &d.latency;
+	metrics_family(b, "nts_signer_sign_seconds", "histogram",
+	               "Time from reading a request to sending its reply.");
+	metrics_hist_render(b, "nts_signer_sign_seconds", NULL, latency_bounds, hs, 1);
+	hs[0] = &d.age;
+	metrics_family(b, "nts_signer_request_age_seconds", "histogram",
+	               "Age of a request when read (queueing in the socket).");
+	metrics_hist_render(b, "nts_signer_request_age_seconds", NULL, latency_bounds, hs, 1);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = "/etc/nts/nts-signer.conf", *err;
+	int check = 0, debug = 0, c;
+	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
+	                                         {"debug", no_argument, NULL, 'd'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	struct sg_config *cfg = &d.cfg;
+
+	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'k':
+			check = 1;
+			break;
+		default:
+			fprintf(stderr, "usage: nts-signer [-c FILE] [-d] [--check]\n");
+			return 2;
+		}
+	}
+	config_defaults(cfg);
+	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), cfg) ||
+	    !config_check(cfg, conf)) {
+		return 1;
+	}
+	if (!smem_init()) {
+		fprintf(stderr, "libsodium initialisation failed\n");
+		return 1;
+	}
+	if (check) {
+		for (int i = 0; i < cfg->num_keys; i++) {
+			if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
+				fprintf(stderr, "%s: %s: %s\n", conf, cfg->keys[i], err);
+				sg_keyset_cleanup(&d.keys);
+				return 1;
+			}
+		}
+		sg_keyset_cleanup(&d.keys);
+		printf("%s: OK\n", conf);
+		return 0;
+	}
+	log_init("nts-signer", cfg->use_syslog, debug ? LOG_LVL_DEBUG : cfg->loglevel);
+	if (!smem_harden_process()) {
+		log_warn("cannot disable core dumps");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < cfg->num_keys; i++) {
+		if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
+			log_fatal("%s: %s", cfg->keys[i], err);
+		}
+		char hex[2 * KL_KEY_ID_LEN + 1];
+		sodium_bin2hex(hex, sizeof(hex), d.keys.keys[i].id, KL_KEY_ID_LEN);
+		log_info("key %s: public key SHA-256 %s", cfg->keys[i], hex);
+	}
+	/* keep the keys out of swap (best effort: the limit may not allow it) */
+	if (mlockall(MCL_CURRENT) != 0) {
+		log_warn("cannot lock memory: %s", strerror(errno));
+	}
+	uv_loop_t *loop = uv_default_loop();
+	d.lfd = listen_socket(cfg->socket);
+	if (d.lfd < 0) {
+		log_fatal("cannot listen on %s: %s", cfg->socket, strerror(errno));
+	}
+	if (cfg->metrics_on) {
+		d.metrics = metrics_server_start(loop, (struct sockaddr *)&cfg->metrics, render,
+		                                 health, NULL);
+		if (d.metrics == NULL) {
+			log_fatal("cannot start the metrics endpoint");
+		}
+	}
+	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
+		return 1;
+	}
+	uv_poll_init(loop, &d.lpoll, d.lfd);
+	uv_poll_start(&d.lpoll, UV_READABLE, on_accept);
+	uv_timer_init(loop, &d.slow_timer);
+	uv_timer_start(&d.slow_timer, on_slow_timer, 100, 100);
+	uv_signal_init(loop, &d.sigterm);
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_init(loop, &d.sigint);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	if (cfg->seccomp && !sandbox_apply(SANDBOX_SIGNER, debug)) {
+		log_fatal("cannot install the seccomp filter");
+	}
+	for (int i = 0; i < cfg->num_allow; i++) {
+		log_info("signing for %s", cfg->allow[i]);
+	}
+	log_info("listening on %s with %d key%s", cfg->socket, d.keys.num,
+	         d.keys.num == 1 ? "" : "s");
+
+	uv_run(loop, UV_RUN_DEFAULT);
+
+	while (d.conns != NULL) {
+		conn_close(d.conns);
+	}
+	metrics_server_stop(d.metrics);
+	(void)daemon_close_loop(loop);
+	close(d.lfd);
+	sg_keyset_cleanup(&d.keys);
+	log_info("stopped");
+	return 0;
+}
