@@ -266,9 +266,9 @@ enum ke_fail {
 	KF_EXPORT,      /* TLS exporter failed */
 	KF_NUM
 };
-static const char *const ke_fail_names[KF_NUM] = {
-    "connect", "tls", "alpn", "io", "timeout", "ke_error", "negotiation", "malformed",
-    "cookies", "export"};
+static const char *const ke_fail_names[KF_NUM] = {"connect", "tls",      "alpn",        "io",
+                                                  "timeout", "ke_error", "negotiation", "malformed",
+                                                  "cookies", "export"};
 
 struct session {
 	uint16_t aead;
@@ -373,9 +373,9 @@ static void kconn_done(struct ke_run *r, struct kconn *c)
 	         SSL_export_keying_material(c->ssl, s.c2s, s.key_len, NTSKE_EXPORTER_LABEL,
 	                                    sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
 	ntske_exporter_context(ctx, NTSKE_PROTO_NTPV4, v.aead, 1);
-	ok = ok && SSL_export_keying_material(c->ssl, s.s2c, s.key_len, NTSKE_EXPORTER_LABEL,
-	                                      sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx),
-	                                      1);
+	ok =
+	    ok && SSL_export_keying_material(c->ssl, s.s2c, s.key_len, NTSKE_EXPORTER_LABEL,
+	                                     sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
 	if (!ok) {
 		kconn_fail(r, c, KF_EXPORT);
 		return;
@@ -500,8 +500,7 @@ static int kconn_start(struct ke_run *r, struct kconn *c)
 	if (opt.sni != NULL) {
 		SSL_set_tlsext_host_name(c->ssl, opt.sni);
 	}
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET,
-	                         .data.ptr = c};
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
 		die(EXIT_SETUP, "epoll_ctl: %s", strerror(errno));
 	}
@@ -531,9 +530,9 @@ static SSL_CTX *ke_ctx(void)
 
 /* ke_bench runs handshakes at |concurrency| until |duration| or |count|;
  * successful sessions are kept in |sessions| (up to |max_sessions|). */
-static void ke_bench(struct ke_stats *st, const struct target *t, int concurrency,
-                     double duration, uint64_t count, struct session *sessions,
-                     size_t max_sessions, size_t *out_num_sessions)
+static void ke_bench(struct ke_stats *st, const struct target *t, int concurrency, double duration,
+                     uint64_t count, struct session *sessions, size_t max_sessions,
+                     size_t *out_num_sessions)
 {
 	struct ke_run r;
 	memset(&r, 0, sizeof(r));
@@ -860,8 +859,8 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
 			struct in_pktinfo pi;
 			memset(&pi, 0, sizeof(pi));
-			pi.ipi_spec_dst = src_addr((u->per_sock[si] + (uint64_t)i) %
-			                           (uint64_t)opt.src_addrs);
+			pi.ipi_spec_dst =
+			    src_addr((u->per_sock[si] + (uint64_t)i) % (uint64_t)opt.src_addrs);
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		}
 	}
@@ -1036,11 +1035,11 @@ static void udp_step(struct udp *u, struct udp_stats *st, double rate, uint64_t 
 
 static void print_step(const struct udp_stats *st, int first, int last)
 {
-	double loss = st->sent ? 100.0 * (double)(st->sent - (st->received < st->sent
-	                                                           ? st->received
-	                                                           : st->sent)) /
-	                             (double)st->sent
-	                       : 0;
+	double loss =
+	    st->sent
+	        ? 100.0 * (double)(st->sent - (st->received < st->sent ? st->received : st->sent)) /
+	              (double)st->sent
+	        : 0;
 	double sent_rate = st->elapsed > 0 ? (double)st->sent / st->elapsed : 0;
 	double resp_rate = st->elapsed > 0 ? (double)st->valid / st->elapsed : 0;
 	double r[4], p[4];
@@ -1090,8 +1089,8 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	snprintf(rs, sizeof(rs), "%.0f/%.0f/%.0f", r[0], r[1], r[2]);
 	snprintf(pss, sizeof(pss), "%.1f/%.1f/%.1f", p[0], p[1], p[2]);
 	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %6llu %6llu %5.0f\n", tr, sent_rate,
-	       resp_rate, loss, (unsigned long long)st->sent, rs, pss,
-	       (unsigned long long)st->bad, (unsigned long long)st->nak, cpu);
+	       resp_rate, loss, (unsigned long long)st->sent, rs, pss, (unsigned long long)st->bad,
+	       (unsigned long long)st->nak, cpu);
 }
 
 static int udp_main(const char *target)

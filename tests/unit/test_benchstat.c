@@ -80,8 +80,8 @@ static void test_percentiles(void)
 			err = -err;
 		}
 		if (!(err <= 1.0 / 64 + 1e-9)) {
-			fprintf(stderr, "p%.1f: got %llu want %llu\n", ps[i], (unsigned long long)got,
-			        (unsigned long long)want);
+			fprintf(stderr, "p%.1f: got %llu want %llu\n", ps[i],
+			        (unsigned long long)got, (unsigned long long)want);
 		}
 		CHECK(err <= 1.0 / 64 + 1e-9);
 	}
