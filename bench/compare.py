@@ -109,6 +109,7 @@ for kind in ("ntp", "nts"):
         R[s][kind + "_max"] = med([x["responses_per_s"] for x in runs[s]])
         R[s][kind + "_runs"] = [round(x["responses_per_s"]) for x in runs[s]]
         R[s][kind + "_sent"] = med([x["sent_per_s"] for x in runs[s]])
+        R[s][kind + "_loss"] = med([x["loss_pct"] for x in runs[s]])
         gen_cpu.append(("%s max %s" % (kind, s), max(x["generator_cpu_pct"] for x in runs[s])))
     log("%s max responses/s: ours %s, chronyd %s" % (kind, R["ours"][kind + "_runs"],
                                                     R["chronyd"][kind + "_runs"]))
@@ -160,6 +161,13 @@ def ratio(a, b):
     return "%.2fx" % (a / b) if b else "n/a"
 
 
+def rate_cell(r, kind):
+    """A max-throughput cell; when the server answered nearly everything the
+    generator could send, the generator was the limit: a lower bound."""
+    v = "%.0f" % r[kind + "_max"]
+    return (">= " + v + " (generator-bound)") if r[kind + "_loss"] < 5 else v
+
+
 def mib(k):
     return "%.1f" % (k / 1024.0)
 
@@ -170,10 +178,10 @@ rows = [
      "%.0f" % o["ke"], "%.0f" % c["ke"], ratio(o["ke"], c["ke"]), ""),
     ("NTS-KE latency p50 / p99 (ms)", "%.1f / %.1f" % (o["ke_p50"] / 1e3, o["ke_p99"] / 1e3),
      "%.1f / %.1f" % (c["ke_p50"] / 1e3, c["ke_p99"] / 1e3), "", ""),
-    ("Plain NTP responses/s, max (median of %d)" % REPS, "%.0f" % o["ntp_max"],
-     "%.0f" % c["ntp_max"], ratio(o["ntp_max"], c["ntp_max"]), ">= 2.5x"),
+    ("Plain NTP responses/s, max (median of %d)" % REPS, rate_cell(o, "ntp"),
+     rate_cell(c, "ntp"), ratio(o["ntp_max"], c["ntp_max"]), ">= 2.5x"),
     ("NTS responses/s, max (AEAD 15 both, 0 placeholders; median of %d)" % REPS,
-     "%.0f" % o["nts_max"], "%.0f" % c["nts_max"], ratio(o["nts_max"], c["nts_max"]), ">= 3x"),
+     rate_cell(o, "nts"), rate_cell(c, "nts"), ratio(o["nts_max"], c["nts_max"]), ">= 3x"),
     ("NTS responses/s, max, ours with AEAD 30 (what chrony 4.4+ clients negotiate with us)",
      "%.0f" % med(o["nts30_runs"]), "", ratio(med(o["nts30_runs"]), c["nts_max"]), ""),
 ]
@@ -263,7 +271,10 @@ servers interleaved run by run.
   and 1 in 16 (max) or 1 in 4 (half load) fully verified (S2C authenticator opened,
   cookies counted, origin timestamp). Plain: every response checked.
 - Max throughput: open loop, as fast as the generator sends ({ports} source ports), on
-  `sendmmsg`/`recvmmsg` batches of 64; "answered/s" counts valid responses. Generator
+  `sendmmsg`/`recvmmsg` batches of 64; "answered/s" counts valid responses. A server
+  that answers nearly all (loss < 5%) of what one generator core sends is marked
+  "generator-bound" (its figure is a lower bound; on loopback the sending core also pays
+  for the kernel's receive path of every request). Generator
   send rates in the max runs: plain ours {ours_ntp_sent:.0f}/s, chronyd
   {chr_ntp_sent:.0f}/s; NTS ours {ours_nts_sent:.0f}/s, chronyd {chr_nts_sent:.0f}/s.
 - T3-T2 is the server's own processing time from the response (transmit minus receive
