@@ -30,17 +30,32 @@ failures = {"ours": 0, "chronyd": 0}
 gen_cpu = []
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process (all its threads), in clock ticks."""
+    with open("/proc/%s/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
 def bench(server, args):
-    """Runs nts-bench with |args| (--json added); returns the parsed object."""
+    """Runs nts-bench with |args| (--json added); returns the parsed object
+    with "server_cpu_s": the CPU time the serving process used meanwhile."""
     cmd = BENCH + args + ["--json"]
     shown = " ".join(["nts-bench"] + args + ["--json"])
     if shown not in commands:
         commands.append(shown)
+    pid = SERVERS[server]["ke_pid" if args[0] == "ke" else "pid"]
+    t0 = cpu_ticks(pid)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    cpu = (cpu_ticks(pid) - t0) / float(TICK)
     if p.returncode not in (0, 1):
         sys.exit("compare: %s failed (exit %d): %s%s" % (" ".join(cmd), p.returncode,
                                                         p.stdout, p.stderr))
     j = json.loads(p.stdout.strip().splitlines()[-1])
+    j["server_cpu_s"] = cpu
     if p.returncode == 1:
         failures[server] += 1
         print("  ! validation failures in: %s" % shown, file=sys.stderr)
@@ -86,6 +101,12 @@ for s in SERVERS:
     R[s]["ke_p99"] = med([j["latency_us"]["p99"] for j in ke[s]])
     R[s]["ke_fail"] = sum(j["failures"] for j in ke[s])
     R[s]["ke_runs"] = [round(j["handshakes_per_s"]) for j in ke[s]]
+    # handshakes per CPU-second of the server: meaningful even when the
+    # generator, not the server, is the limit
+    R[s]["ke_eff"] = med([j["handshakes"] / j["server_cpu_s"] if j["server_cpu_s"] else 0
+                          for j in ke[s]])
+    R[s]["ke_cpu"] = med([100 * j["server_cpu_s"] / j["elapsed_s"] for j in ke[s]])
+    R[s]["ke_gen"] = med([j["generator_cpu_pct"] for j in ke[s]])
     gen_cpu.append(("ke " + s, max(j["generator_cpu_pct"] for j in ke[s])))
 log("KE handshakes/s: ours %s, chronyd %s" % (R["ours"]["ke_runs"], R["chronyd"]["ke_runs"]))
 
@@ -99,7 +120,9 @@ for kind in ("ntp", "nts"):
             else:
                 args = ["nts", "--max", "--duration", DUR, "--ports", PORTS, "--sessions", "8",
                         "--verify-every", "16", "--aead", "15", v["ke"]]
-            runs[s].append(bench(s, args)["steps"][0])
+            j = bench(s, args)
+            j["steps"][0]["server_cpu_s"] = j["server_cpu_s"]
+            runs[s].append(j["steps"][0])
             if kind == "nts" and s == "ours":
                 # what chrony 4.4+ clients get from us: AEAD 30
                 args[-2] = "30"
@@ -110,6 +133,9 @@ for kind in ("ntp", "nts"):
         R[s][kind + "_runs"] = [round(x["responses_per_s"]) for x in runs[s]]
         R[s][kind + "_sent"] = med([x["sent_per_s"] for x in runs[s]])
         R[s][kind + "_loss"] = med([x["loss_pct"] for x in runs[s]])
+        R[s][kind + "_eff"] = med([x["valid"] / x["server_cpu_s"] if x["server_cpu_s"] else 0
+                                   for x in runs[s]])
+        R[s][kind + "_cpu"] = med([100 * x["server_cpu_s"] / x["elapsed_s"] for x in runs[s]])
         gen_cpu.append(("%s max %s" % (kind, s), max(x["generator_cpu_pct"] for x in runs[s])))
     log("%s max responses/s: ours %s, chronyd %s" % (kind, R["ours"][kind + "_runs"],
                                                     R["chronyd"][kind + "_runs"]))
@@ -168,6 +194,11 @@ def rate_cell(r, kind):
     return (">= " + v + " (generator-bound)") if r[kind + "_loss"] < 5 else v
 
 
+def ke_cell(r):
+    v = "%.0f" % r["ke"]
+    return (v + " (generator-bound)") if r["ke_gen"] >= 90 and r["ke_cpu"] < 90 else v
+
+
 def mib(k):
     return "%.1f" % (k / 1024.0)
 
@@ -175,13 +206,22 @@ def mib(k):
 o, c = R["ours"], R["chronyd"]
 rows = [
     ("NTS-KE handshakes/s (concurrency %s; median of %d)" % (KE_CONC, REPS),
-     "%.0f" % o["ke"], "%.0f" % c["ke"], ratio(o["ke"], c["ke"]), ""),
+     ke_cell(o), ke_cell(c), ratio(o["ke"], c["ke"]), ""),
+    ("NTS-KE handshakes per server CPU-second (server / generator CPU %%: ours %.0f / %.0f, "
+     "chronyd %.0f / %.0f)" % (o["ke_cpu"], o["ke_gen"], c["ke_cpu"], c["ke_gen"]),
+     "%.0f" % o["ke_eff"], "%.0f" % c["ke_eff"], ratio(o["ke_eff"], c["ke_eff"]), ""),
     ("NTS-KE latency p50 / p99 (ms)", "%.1f / %.1f" % (o["ke_p50"] / 1e3, o["ke_p99"] / 1e3),
      "%.1f / %.1f" % (c["ke_p50"] / 1e3, c["ke_p99"] / 1e3), "", ""),
     ("Plain NTP responses/s, max (median of %d)" % REPS, rate_cell(o, "ntp"),
      rate_cell(c, "ntp"), ratio(o["ntp_max"], c["ntp_max"]), ">= 2.5x"),
     ("NTS responses/s, max (AEAD 15 both, 0 placeholders; median of %d)" % REPS,
      rate_cell(o, "nts"), rate_cell(c, "nts"), ratio(o["nts_max"], c["nts_max"]), ">= 3x"),
+    ("Plain responses per server CPU-second (server CPU %%: ours %.0f, chronyd %.0f)" %
+     (o["ntp_cpu"], c["ntp_cpu"]), "%.0f" % o["ntp_eff"], "%.0f" % c["ntp_eff"],
+     ratio(o["ntp_eff"], c["ntp_eff"]), ""),
+    ("NTS responses per server CPU-second (server CPU %%: ours %.0f, chronyd %.0f)" %
+     (o["nts_cpu"], c["nts_cpu"]), "%.0f" % o["nts_eff"], "%.0f" % c["nts_eff"],
+     ratio(o["nts_eff"], c["nts_eff"]), ""),
     ("NTS responses/s, max, ours with AEAD 30 (what chrony 4.4+ clients negotiate with us)",
      "%.0f" % med(o["nts30_runs"]), "", ratio(med(o["nts30_runs"]), c["nts_max"]), ""),
 ]
@@ -239,7 +279,9 @@ machine = [
                            "with local changes" if sh("git -C %s status --porcelain" % SRC)
                            else "clean"),
     "- date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    "- load average before the run: %s" % E.get("LOADAVG", "?"),
+    "- load average before the run: %s%s" % (
+        E.get("LOADAVG", "?"), "; servers and generator SCHED_FIFO (BENCH_RT=1)"
+        if E.get("BENCH_RT") == "1" else ""),
     "- run time: %.0f s" % (time.time() - float(E["START"])),
 ]
 gen = ", ".join("%s %d%%" % g for g in gen_cpu)
@@ -277,6 +319,11 @@ servers interleaved run by run.
   for the kernel's receive path of every request). Generator
   send rates in the max runs: plain ours {ours_ntp_sent:.0f}/s, chronyd
   {chr_ntp_sent:.0f}/s; NTS ours {ours_nts_sent:.0f}/s, chronyd {chr_nts_sent:.0f}/s.
+- Per server CPU-second: valid responses (or handshakes) divided by the CPU time the
+  serving process used during the run (`/proc/PID/stat`), which still compares the servers
+  when the generator is the limit (NTS-KE: client handshakes cost about as much as server
+  ones, so one generator core may not saturate one server core). Kernel work done on the
+  generator's core for the server (loopback delivery) is not in it, for either server.
 - T3-T2 is the server's own processing time from the response (transmit minus receive
   timestamp); RTT is measured by the generator (user space to user space).
 - RSS: `VmRSS` of the NTP-serving process (`nts-responder`; chronyd's single process)

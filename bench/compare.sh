@@ -6,6 +6,9 @@
 #
 #   bench/compare.sh            run everything, rewrite docs/benchmarks.md
 #   KEEP=1 bench/compare.sh     keep the temporary directory and logs
+#   BENCH_RT=1 bench/compare.sh also run servers and generator SCHED_FIFO
+#                               (chrt -f 10): steadier figures on a machine
+#                               that other work shares, at that work's expense
 #
 # Needs root only to install missing packages. Builds build-bench/
 # (meson, --buildtype=release) if needed.
@@ -18,6 +21,10 @@ START=$(date +%s)
 nts_install_missing $NTS_BUILD_PKGS chrony openssl python3 procps iproute2 util-linux
 [ "$(nproc)" -ge 2 ] || { echo "compare.sh: needs 2 CPUs (server on 0, generator on 1)" >&2; exit 1; }
 
+RT=""
+if [ "${BENCH_RT:-0}" = 1 ]; then
+	RT="chrt -f 10"
+fi
 BUILD=$SRC/build-bench
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" --buildtype=release >/dev/null
@@ -55,10 +62,10 @@ maxpersource 10000
 metrics 127.0.0.1:$KE_METRICS
 loglevel warning
 CONF
-taskset -c 0 "$BUILD/ntp-responder/nts-responder" -c "$T/responder.conf" >"$T/responder.log" 2>&1 &
+$RT taskset -c 0 "$BUILD/ntp-responder/nts-responder" -c "$T/responder.conf" >"$T/responder.log" 2>&1 &
 RESP_PID=$!
 PIDS="$PIDS $RESP_PID"
-taskset -c 0 "$BUILD/ke-server/nts-ke-server" -c "$T/ke.conf" >"$T/ke.log" 2>&1 &
+$RT taskset -c 0 "$BUILD/ke-server/nts-ke-server" -c "$T/ke.conf" >"$T/ke.log" 2>&1 &
 KE_PID=$!
 PIDS="$PIDS $KE_PID"
 wait_metrics $RESP_METRICS
@@ -70,7 +77,7 @@ CKE=$(free_port)
 chrony_conf "$T/chrony.conf" "port $CNTP" "ntsport $CKE" "bindaddress 127.0.0.1" \
 	"ntsserverkey $T/server.key" "ntsservercert $T/server.pem" "ntsprocesses 0" \
 	"local stratum 1" "allow 127.0.0.0/8"
-taskset -c 0 chronyd -x -u root -d -f "$T/chrony.conf" >"$T/chronyd.log" 2>&1 &
+$RT taskset -c 0 chronyd -x -u root -d -f "$T/chrony.conf" >"$T/chronyd.log" 2>&1 &
 CHRONY_PID=$!
 PIDS="$PIDS $CHRONY_PID"
 i=0
@@ -82,5 +89,5 @@ done
 
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG
-export BENCH="taskset -c 1 $BUILD/tools/nts-bench"
+export BENCH="$RT taskset -c 1 $BUILD/tools/nts-bench" BENCH_RT="${BENCH_RT:-0}"
 python3 "$SRC/bench/compare.py"
