@@ -44,7 +44,7 @@ def bench(server, args):
     """Runs nts-bench with |args| (--json added); returns the parsed object
     with "server_cpu_s": the CPU time the serving process used meanwhile."""
     cmd = BENCH + args + ["--json"]
-    shown = " ".join(["nts-bench"] + args + ["--json"])
+    shown = " ".join(["nts-bench"] + args + ["--json", "  #", server])
     if shown not in commands:
         commands.append(shown)
     pid = SERVERS[server]["ke_pid" if args[0] == "ke" else "pid"]
@@ -174,7 +174,7 @@ for s, v in SERVERS.items():
     rate = "%d" % max(60000, 0.8 * R[s]["nts_max"])
     x = bench(s, ["nts", "--rate", rate, "--count", str(NCLIENTS), "--duration", "20",
                   "--ports", "64", "--src-addrs", "16384", "--sessions", "64",
-                  "--verify-every", "16", v["ke"]])["steps"][0]
+                  "--verify-every", "16", "--aead", "15", v["ke"]])["steps"][0]
     R[s]["rss1m"] = rss_kib(v["pid"])
     R[s]["rss1m_sent"] = x["sent"]
     R[s]["rss1m_recv"] = x["received"]
@@ -276,7 +276,7 @@ machine = [
     "- kernel: %s" % platform.release(),
     "- chrony: %s" % sh("chronyd --version"),
     "- commit: %s (%s)" % (sh("git -C %s rev-parse --short HEAD" % SRC),
-                           "with local changes" if sh("git -C %s status --porcelain" % SRC)
+                           "with local changes" if sh("git -C %s status --porcelain -- . ':!docs/benchmarks.md'" % SRC)
                            else "clean"),
     "- date: %s" % time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     "- load average before the run: %s%s" % (
