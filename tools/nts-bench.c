@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -965,10 +966,18 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 	bs_hist_add(&st->proc, (uint64_t)proc);
 }
 
-static void recv_ready(struct udp *u, struct udp_stats *st, int timeout_ms)
+/* recv_ready reads what the ready sockets hold, waiting up to |timeout_ns|
+ * (0: just look) for the first one. */
+static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 {
 	struct epoll_event evs[MAX_PORTS < 256 ? MAX_PORTS : 256];
-	int n = epoll_wait(u->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout_ms);
+	struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u),
+	                      .tv_nsec = (long)(timeout_ns % 1000000000u)};
+	int n = epoll_pwait2(u->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), &ts, NULL);
+	if (n < 0 && errno == ENOSYS) { /* kernels before 5.11 */
+		n = epoll_wait(u->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+		               (int)((timeout_ns + 999999) / 1000000));
+	}
 	for (int e = 0; e < n; e++) {
 		for (int i = 0; i < BATCH; i++) {
 			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
@@ -1015,19 +1024,21 @@ static void udp_step(struct udp *u, struct udp_stats *st, double rate, uint64_t 
 		if (n > 0) {
 			st->sent += (uint64_t)send_batch(u, (int)n, batch_no++);
 		}
-		int wait_ms = 0;
+		uint64_t wait_ns = 0;
 		if (n == 0 && rate > 0) {
+			/* sleep in the kernel until the next packet is due (or a
+			 * response comes); spin only for the last few microseconds */
 			uint64_t next = t0 + bs_pace_next_ns(st->sent, rate);
-			if (next > now + 2000000u) {
-				wait_ms = 1; /* low rates: sleep in the kernel, not in a spin */
+			if (next > now + 20000u) {
+				wait_ns = next - now - 10000u;
 			}
 		}
-		recv_ready(u, st, wait_ms);
+		recv_ready(u, st, wait_ns);
 	}
 	uint64_t send_end = mono_ns();
 	uint64_t drain_end = send_end + (uint64_t)(opt.drain * 1e9);
 	while (mono_ns() < drain_end && st->received < st->sent) {
-		recv_ready(u, st, 5);
+		recv_ready(u, st, 5000000u);
 	}
 	st->elapsed = (double)(send_end - t0) / 1e9;
 	st->cpu = cpu_seconds() - cpu0;
@@ -1380,6 +1391,7 @@ int main(int argc, char **argv)
 		usage();
 	}
 	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_TIMERSLACK, 1UL); /* pacing: wake up on time */
 	if (opt.mode == MODE_KE) {
 		return ke_main(argv[optind]);
 	}
