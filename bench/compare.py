@@ -140,7 +140,8 @@ for kind in ("ntp", "nts"):
     log("%s max responses/s: ours %s, chronyd %s" % (kind, R["ours"][kind + "_runs"],
                                                     R["chronyd"][kind + "_runs"]))
 
-# loss curves from a quarter to three times each server's flood maximum
+# loss curves from a quarter to three times each server's flood maximum and
+# up to the generator's flood send rate
 # (plain NTP: shown in the document; NTS too). A server may answer more
 # when paced than when flooded, so the throughput rows take the better of
 # the flood median and the best paced step.
@@ -148,7 +149,13 @@ FACTORS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 for kind in ("ntp", "nts"):
     for s, v in SERVERS.items():
         m = R[s][kind + "_max"]
-        rates = ",".join("%d" % (m * f) for f in FACTORS)
+        steps = [m * f for f in FACTORS]
+        # plus the generator's own flood send rate, so that the curve goes
+        # past what the server answers even if a noisy flood run made |m|
+        # too low
+        if R[s][kind + "_sent"] > steps[-1] * 1.1:
+            steps.append(R[s][kind + "_sent"])
+        rates = ",".join("%d" % x for x in steps)
         if kind == "ntp":
             args = ["ntp", "--rates", rates, "--duration", "1", "--ports", PORTS, v["ntp"]]
         else:
@@ -354,8 +361,9 @@ servers interleaved run by run.
 
 ## Loss curve: chronyd, plain NTP
 
-Offered rates from a quarter to three times chronyd's measured maximum: `nts-bench`
-keeps sending at the offered rate while chronyd's answers level off.
+Offered rates from a quarter to three times chronyd's measured flood maximum, then the
+generator's own flood send rate: `nts-bench` keeps sending at the offered rate while
+chronyd's answers level off.
 
 {chrony_curve}
 
