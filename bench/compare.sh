@@ -1,0 +1,93 @@
+#!/bin/sh
+# bench/compare.sh: our nts-ke-server + nts-responder against Debian's
+# chronyd, same loads from nts-bench in the same run, each server pinned to
+# CPU 0 and the generator to CPU 1. Prints a markdown table with ratios and
+# regenerates docs/benchmarks.md. Takes about 2-3 minutes (plus a build).
+#
+#   bench/compare.sh            run everything, rewrite docs/benchmarks.md
+#   KEEP=1 bench/compare.sh     keep the temporary directory and logs
+#   BENCH_RT=1 bench/compare.sh also run servers and generator SCHED_FIFO
+#                               (chrt -f 10): steadier figures on a machine
+#                               that other work shares, at that work's expense
+#
+# Needs root only to install missing packages. Builds build-bench/
+# (meson, --buildtype=release) if needed.
+set -eu
+cd "$(dirname "$0")/.."
+SRC=$PWD
+START=$(date +%s)
+. deploy/deps.sh
+# shellcheck disable=SC2086
+nts_install_missing $NTS_BUILD_PKGS chrony openssl python3 procps iproute2 util-linux
+[ "$(nproc)" -ge 2 ] || { echo "compare.sh: needs 2 CPUs (server on 0, generator on 1)" >&2; exit 1; }
+
+RT=""
+if [ "${BENCH_RT:-0}" = 1 ]; then
+	RT="chrt -f 10"
+fi
+BUILD=$SRC/build-bench
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" --buildtype=release >/dev/null
+fi
+nice -n 5 ninja -C "$BUILD" >/dev/null
+export BUILD SRC
+. "$SRC/tests/interop/lib.sh" # make_pki, make_keys, free_port, wait_metrics, cleanup trap
+
+make_pki
+make_keys
+
+# ours: one KE worker and one responder worker, both pinned to CPU 0
+NTP=$(free_port)
+KE=$(free_port)
+RESP_METRICS=$(free_port)
+KE_METRICS=$(free_port)
+cat >"$T/responder.conf" <<CONF
+listen 127.0.0.1:$NTP
+workers 1
+keyfile $T/responder.keys
+deployment $T/keyhost/deployment.pub
+syncsource static 1 BNCH
+metrics 127.0.0.1:$RESP_METRICS
+loglevel warning
+CONF
+cat >"$T/ke.conf" <<CONF
+listen 127.0.0.1:$KE
+cert $T/server.pem $T/server.key
+keyfile $T/ke.keys
+deployment $T/keyhost/deployment.pub
+ntpserver 127.0.0.1
+ntpport $NTP
+workers 1
+maxpersource 10000
+metrics 127.0.0.1:$KE_METRICS
+loglevel warning
+CONF
+$RT taskset -c 0 "$BUILD/ntp-responder/nts-responder" -c "$T/responder.conf" >"$T/responder.log" 2>&1 &
+RESP_PID=$!
+PIDS="$PIDS $RESP_PID"
+$RT taskset -c 0 "$BUILD/ke-server/nts-ke-server" -c "$T/ke.conf" >"$T/ke.log" 2>&1 &
+KE_PID=$!
+PIDS="$PIDS $KE_PID"
+wait_metrics $RESP_METRICS
+wait_metrics $KE_METRICS
+
+# chronyd: NTS server in its main process (ntsprocesses 0), one core
+CNTP=$(free_port)
+CKE=$(free_port)
+chrony_conf "$T/chrony.conf" "port $CNTP" "ntsport $CKE" "bindaddress 127.0.0.1" \
+	"ntsserverkey $T/server.key" "ntsservercert $T/server.pem" "ntsprocesses 0" \
+	"local stratum 1" "allow 127.0.0.0/8"
+$RT taskset -c 0 chronyd -x -u root -d -f "$T/chrony.conf" >"$T/chronyd.log" 2>&1 &
+CHRONY_PID=$!
+PIDS="$PIDS $CHRONY_PID"
+i=0
+until "$BUILD/tools/nts-bench" ke --count 1 --timeout 1 127.0.0.1:$CKE >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "chronyd's NTS-KE server did not come up"
+	sleep 0.2
+done
+
+LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
+export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG
+export BENCH="$RT taskset -c 1 $BUILD/tools/nts-bench" BENCH_RT="${BENCH_RT:-0}"
+python3 "$SRC/bench/compare.py"
