@@ -26,7 +26,7 @@ SERVERS = {
                 "pid": E["CHRONY_PID"], "ke_pid": E["CHRONY_PID"]},
 }
 commands = []      # every nts-bench command line, for the document
-failures = {"ours": 0, "chronyd": 0}
+failures = {"ours": 0, "chronyd": 0, "keyless": 0}
 gen_cpu = []
 
 
@@ -40,6 +40,10 @@ def cpu_ticks(pid):
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def cpu_ticks_all(pids):
+    return sum(cpu_ticks(p) for p in pids)
+
+
 def bench(server, args):
     """Runs nts-bench with |args| (--json added); returns the parsed object
     with "server_cpu_s": the CPU time the serving process used meanwhile."""
@@ -47,10 +51,13 @@ def bench(server, args):
     shown = " ".join(["nts-bench"] + args + ["--json", "  #", server])
     if shown not in commands:
         commands.append(shown)
-    pid = SERVERS[server]["ke_pid" if args[0] == "ke" else "pid"]
-    t0 = cpu_ticks(pid)
+    if server == "keyless":
+        pids = [E["KLKE_PID"], E["SIGNER_PID"]]
+    else:
+        pids = [SERVERS[server]["ke_pid" if args[0] == "ke" else "pid"]]
+    t0 = cpu_ticks_all(pids)
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    cpu = (cpu_ticks(pid) - t0) / float(TICK)
+    cpu = (cpu_ticks_all(pids) - t0) / float(TICK)
     if p.returncode not in (0, 1):
         sys.exit("compare: %s failed (exit %d): %s%s" % (" ".join(cmd), p.returncode,
                                                         p.stdout, p.stderr))
@@ -90,11 +97,23 @@ log("RSS with one client: ours %d KiB, chronyd %d KiB; AEAD ours %d, chronyd %d"
     (R["ours"]["rss1"], R["chronyd"]["rss1"], R["ours"]["aead"], R["chronyd"]["aead"]))
 
 # NTS-KE handshakes/s at the same concurrency, servers interleaved per round
+# (and ours keyless: the same KE server with its TLS key in nts-signer)
 ke = {s: [] for s in SERVERS}
+kl = []
 for rep in range(REPS):
     for s, v in SERVERS.items():
         j = bench(s, ["ke", "--concurrency", KE_CONC, "--duration", DUR, v["ke"]])
         ke[s].append(j)
+    kl.append(bench("keyless", ["ke", "--concurrency", KE_CONC, "--duration", DUR,
+                                "127.0.0.1:" + E["KLKE"]]))
+KL = {"ke": med([j["handshakes_per_s"] for j in kl]),
+      "ke_eff": med([j["handshakes"] / j["server_cpu_s"] if j["server_cpu_s"] else 0
+                     for j in kl]),
+      "ke_cpu": med([100 * j["server_cpu_s"] / j["elapsed_s"] for j in kl]),
+      "ke_gen": med([j["generator_cpu_pct"] for j in kl]),
+      "ke_p50": med([j["latency_us"]["p50"] for j in kl]),
+      "ke_p99": med([j["latency_us"]["p99"] for j in kl]),
+      "ke_runs": [round(j["handshakes_per_s"]) for j in kl]}
 for s in SERVERS:
     R[s]["ke"] = med([j["handshakes_per_s"] for j in ke[s]])
     R[s]["ke_p50"] = med([j["latency_us"]["p50"] for j in ke[s]])
@@ -108,7 +127,9 @@ for s in SERVERS:
     R[s]["ke_cpu"] = med([100 * j["server_cpu_s"] / j["elapsed_s"] for j in ke[s]])
     R[s]["ke_gen"] = med([j["generator_cpu_pct"] for j in ke[s]])
     gen_cpu.append(("ke " + s, max(j["generator_cpu_pct"] for j in ke[s])))
-log("KE handshakes/s: ours %s, chronyd %s" % (R["ours"]["ke_runs"], R["chronyd"]["ke_runs"]))
+log("KE handshakes/s: ours %s, chronyd %s, ours keyless %s" % (R["ours"]["ke_runs"],
+                                                             R["chronyd"]["ke_runs"],
+                                                             KL["ke_runs"]))
 
 # maximum throughput, plain and NTS
 for kind in ("ntp", "nts"):
@@ -230,6 +251,11 @@ rows = [
     ("NTS-KE handshakes per server CPU-second (server / generator CPU %%: ours %.0f / %.0f, "
      "chronyd %.0f / %.0f)" % (o["ke_cpu"], o["ke_gen"], c["ke_cpu"], c["ke_gen"]),
      "%.0f" % o["ke_eff"], "%.0f" % c["ke_eff"], ratio(o["ke_eff"], c["ke_eff"]), ""),
+    ("NTS-KE handshakes/s, ours keyless (TLS key in nts-signer; ratio: keyless / in-process)",
+     ke_cell(KL), "", ratio(KL["ke"], o["ke"]), ">= 85% of in-process"),
+    ("NTS-KE handshakes per CPU-second, ours keyless (KE server + signer CPU %.0f%%; ratio: "
+     "keyless / in-process)" % KL["ke_cpu"],
+     "%.0f" % KL["ke_eff"], "", ratio(KL["ke_eff"], o["ke_eff"]), ">= 85% of in-process"),
     ("NTS-KE latency p50 / p99 (ms)", "%.1f / %.1f" % (o["ke_p50"] / 1e3, o["ke_p99"] / 1e3),
      "%.1f / %.1f" % (c["ke_p50"] / 1e3, c["ke_p99"] / 1e3), "", ""),
     ("Plain NTP responses/s, max (flood median of %d or best paced step)" % REPS, rate_cell(o, "ntp"),
@@ -266,7 +292,7 @@ rows += [
     ("RSS after up to %d distinct clients (MiB; clients sent)" % NCLIENTS,
      "%s (%d)" % (mib(o["rss1m"]), o["rss1m_sent"]), "%s (%d)" % (mib(c["rss1m"]), c["rss1m_sent"]),
      ratio(o["rss1m"], c["rss1m"]), "<= 16 MiB, flat"),
-    ("runs with validation failures", str(failures["ours"]), str(failures["chronyd"]), "", "0"),
+    ("runs with validation failures", str(failures["ours"] + failures["keyless"]), str(failures["chronyd"]), "", "0"),
 ]
 table = ["| Measurement | ours | chronyd | ours/chronyd | target |",
          "|---|---:|---:|---:|---|"]

@@ -71,6 +71,29 @@ PIDS="$PIDS $KE_PID"
 wait_metrics $RESP_METRICS
 wait_metrics $KE_METRICS
 
+# ours, keyless: a second KE server (one worker) whose TLS key is held by
+# nts-signer; both on CPU 0, its CPU cost is the sum of the two processes
+SIGNER_METRICS=$(free_port)
+KLKE=$(free_port)
+KLKE_METRICS=$(free_port)
+cat >"$T/signer.conf" <<CONF
+socket $T/signer.sock
+key $T/server.key
+allowuser $(id -un)
+metrics 127.0.0.1:$SIGNER_METRICS
+loglevel warning
+CONF
+sed -e "s|^listen .*|listen 127.0.0.1:$KLKE|" -e "s|^metrics .*|metrics 127.0.0.1:$KLKE_METRICS|" \
+	-e "s|^cert .*|cert $T/server.pem\nsigner $T/signer.sock|" "$T/ke.conf" >"$T/ke-keyless.conf"
+$RT taskset -c 0 "$BUILD/signer/nts-signer" -c "$T/signer.conf" >"$T/signer.log" 2>&1 &
+SIGNER_PID=$!
+PIDS="$PIDS $SIGNER_PID"
+wait_metrics $SIGNER_METRICS
+$RT taskset -c 0 "$BUILD/ke-server/nts-ke-server" -c "$T/ke-keyless.conf" >"$T/ke-keyless.log" 2>&1 &
+KLKE_PID=$!
+PIDS="$PIDS $KLKE_PID"
+wait_metrics $KLKE_METRICS
+
 # chronyd: NTS server in its main process (ntsprocesses 0), one core
 CNTP=$(free_port)
 CKE=$(free_port)
@@ -88,6 +111,6 @@ until "$BUILD/tools/nts-bench" ke --count 1 --timeout 1 127.0.0.1:$CKE >/dev/nul
 done
 
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
-export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG
+export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG KLKE KLKE_PID SIGNER_PID
 export BENCH="$RT taskset -c 1 $BUILD/tools/nts-bench" BENCH_RT="${BENCH_RT:-0}"
 python3 "$SRC/bench/compare.py"

@@ -3,9 +3,9 @@
  */
 #include <string.h>
 
-#include <openssl/rand.h>
 #include <sodium.h>
 
+#include "common/randpool.h"
 #include "ntp-responder/responder.h"
 #include "proto/cookie.h"
 #include "proto/nts.h"
@@ -208,7 +208,7 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 	struct wbuf w;
 	wbuf_init(&w, plain, sizeof(plain));
 	uint8_t nonces[NTS_MAX_COOKIES][COOKIE_NONCE_LEN];
-	RAND_bytes(&nonces[0][0], (1 + num) * COOKIE_NONCE_LEN);
+	rand_pool_bytes(&nonces[0][0], (1 + num) * COOKIE_NONCE_LEN);
 	for (size_t i = 0; i < 1 + num; i++) {
 		if (!nts_add_cookie_ef_header(&w, clen) ||
 		    !cookie_seal(&w, cur, cur_id, nonces[i], &keys) ||
@@ -219,7 +219,7 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 	}
 	uint8_t nonce[AEAD_MAX_NONCE_LEN];
 	size_t nonce_len = aead_nonce_len(keys.aead_id), out_len;
-	RAND_bytes(nonce, nonce_len);
+	rand_pool_bytes(nonce, nonce_len);
 	if (!aead_ctx_init(&s2c, keys.aead_id, keys.s2c, keys.key_len)) {
 		goto out;
 	}

@@ -52,6 +52,7 @@ struct resp_config {
 	char user[64];
 	int pin_workers;
 	int seccomp;
+	uint64_t socketbuffer;
 };
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -156,6 +157,11 @@ static int d_user(void *c, const struct cfg_line *l)
 	return cfg_arg_string(cfg->user, sizeof(cfg->user), l, 0);
 }
 
+static int d_socketbuffer(void *c, const struct cfg_line *l)
+{
+	return cfg_arg_size(&((struct resp_config *)c)->socketbuffer, l, 0, 0, 1024 * 1024 * 1024);
+}
+
 static int d_seccomp(void *c, const struct cfg_line *l)
 {
 	return cfg_arg_bool(&((struct resp_config *)c)->seccomp, l, 0);
@@ -169,6 +175,7 @@ static const struct cfg_directive directives[] = {
     {"metrics", 1, 1, d_metrics, 0},   {"healthfile", 1, 1, d_healthfile, 0},
     {"loglevel", 1, 1, d_loglevel, 0}, {"syslog", 1, 1, d_syslog, 0},
     {"user", 1, 1, d_user, 0},         {"seccomp", 1, 1, d_seccomp, 0},
+    {"socketbuffer", 1, 1, d_socketbuffer, 0},
 };
 
 static void config_defaults(struct resp_config *cfg)
@@ -177,6 +184,7 @@ static void config_defaults(struct resp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->serve_plain = 1;
 	cfg->seccomp = 1;
+	cfg->socketbuffer = 4 * 1024 * 1024;
 	cfg->loglevel = LOG_LVL_INFO;
 	cfg->sync.mode = SYNC_NTP;
 	l.argv[0] = "127.0.0.1:123";
@@ -247,6 +255,7 @@ static const struct cfg_field reload_fields[] = {
     F("user", user, 0),
     F("pinworkers", pin_workers, 0),
     F("seccomp", seccomp, 0),
+    F("socketbuffer", socketbuffer, 0),
 };
 /* clang-format on */
 #undef F
@@ -601,7 +610,7 @@ int main(int argc, char **argv)
 		for (int j = 0; j < d.cfg.num_listen; j++) {
 			char a[64];
 			int fd = worker_open_socket((struct sockaddr *)&d.cfg.listen[j],
-			                            d.cfg.listen_len[j]);
+			                            d.cfg.listen_len[j], (int)d.cfg.socketbuffer);
 			if (fd < 0) {
 				log_fatal("cannot listen on %s: %s",
 				          cfg_sockaddr_str(a, sizeof(a),

@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 
-int worker_open_socket(const struct sockaddr *addr, socklen_t len)
+int worker_open_socket(const struct sockaddr *addr, socklen_t len, int rcvbuf)
 {
 	int one = 1;
 	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -35,6 +35,12 @@ int worker_open_socket(const struct sockaddr *addr, socklen_t len)
 		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) {
 			goto err;
 		}
+	}
+	/* a burst or a descheduled worker must not overflow the ~200 KiB
+	 * default buffer: that is loss at half load */
+	if (rcvbuf > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	}
 	if (bind(fd, addr, len) != 0) {
 		goto err;

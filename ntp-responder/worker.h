@@ -31,9 +31,11 @@ struct worker {
 };
 
 /* worker_open_socket binds a UDP socket for |addr| with SO_REUSEPORT,
- * IP(V6)_FREEBIND, kernel receive timestamps and packet info. Returns the
- * fd or -1 (errno set). */
-int worker_open_socket(const struct sockaddr *addr, socklen_t len);
+ * IP(V6)_FREEBIND, kernel receive timestamps and packet info, and asks for a
+ * receive buffer of |rcvbuf| bytes (SO_RCVBUFFORCE while privileged, else
+ * SO_RCVBUF, which the kernel caps at net.core.rmem_max; 0 leaves the
+ * default). Returns the fd or -1 (errno set). */
+int worker_open_socket(const struct sockaddr *addr, socklen_t len, int rcvbuf);
 
 int worker_start(struct worker *w);
 void worker_join(struct worker *w);
