@@ -65,7 +65,7 @@ bg() {
 	shift 2
 	ip netns exec "$P-$n" "$@" >"$T/$name.log" 2>&1 &
 	LAST=$!
-	PIDS="$PIDS $LAST"
+	PIDS="$LAST $PIDS" # newest first: health checks stop before BIRD
 }
 
 add_host() {
