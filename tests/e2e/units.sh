@@ -7,7 +7,7 @@ command -v systemd-analyze >/dev/null || { echo "SKIP: no systemd-analyze"; exit
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 for f in "$SRC"/deploy/systemd/*.service "$SRC"/deploy/systemd/*.timer; do
-	sed -e 's|/usr/local/sbin/nts-[a-z-]*|/bin/true|g' \
+	sed -e 's|/usr/local/bin/nts-[a-z-]*|/bin/true|g' \
 		-e 's|/usr/local/lib/nts/nts-[a-z-]*\.sh|/bin/true|g' "$f" >"$T/${f##*/}"
 done
 if ! out=$(systemd-analyze verify "$T"/*.service "$T"/*.timer 2>&1) || [ -n "$out" ]; then
