@@ -11,8 +11,9 @@
 # NTS_HC_FALL failed checks in a row withdraw the prefixes (birdc disable
 # of the static protocols that originate them); NTS_HC_RISE good checks in
 # a row announce them again (birdc enable). The state BIRD is in is compared
-# with the wanted state on every round, so a restarted BIRD (whose anycast
-# protocols start "disabled yes") is put right within one interval.
+# with the wanted state on every change and every NTS_HC_RECONCILE rounds,
+# so a restarted BIRD (whose anycast protocols start "disabled yes") is put
+# right within that many intervals.
 # A drain file (NTS_HC_DRAIN) withdraws at once: maintenance without a gap.
 # On SIGTERM/SIGINT the prefixes are withdrawn before exiting (fail safe:
 # nobody checks this host any more).
@@ -32,6 +33,7 @@
 #   NTS_HC_TIMEOUT    seconds per HTTP request / query  (1)
 #   NTS_HC_FALL       failures in a row to withdraw     (3)
 #   NTS_HC_RISE       successes in a row to announce    (5)
+#   NTS_HC_RECONCILE  rounds between BIRD state checks  (10)
 #   NTS_HC_DRAIN      drain file                        (/etc/nts/drain)
 #   NTS_QUERY         nts-query                         (nts-query)
 set -u
@@ -47,6 +49,7 @@ interval=${NTS_HC_INTERVAL:-1}
 tmo=${NTS_HC_TIMEOUT:-1}
 fall=${NTS_HC_FALL:-3}
 rise=${NTS_HC_RISE:-5}
+reconcile=${NTS_HC_RECONCILE:-10}
 drain=${NTS_HC_DRAIN:-/etc/nts/drain}
 query=${NTS_QUERY:-nts-query}
 
@@ -126,6 +129,7 @@ fi
 want=down # announce nothing until the responder has proven itself
 good=0
 bad=0
+round=0
 stopping() {
 	log "stopping: withdrawing $protocols"
 	set_bird disable
@@ -151,12 +155,21 @@ while :; do
 			log "check failed: $why"
 		fi
 	fi
-	have=$(bird_state)
+	# ask BIRD (two birdc runs) only on a change and every $reconcile rounds
+	round=$((round + 1))
+	if [ "$want" != "${last_want:-}" ] || [ $round -ge "$reconcile" ]; then
+		have=$(bird_state)
+		round=0
+	else
+		have=$want
+	fi
+	last_want=$want
 	if [ "$have" != $want ]; then
+		# on failure (BIRD not running yet?) look again next round
 		if [ $want = up ]; then
-			set_bird enable || log "cannot announce (BIRD state $have)"
+			set_bird enable || { log "cannot announce (BIRD state $have)"; last_want=; }
 		else
-			set_bird disable || log "cannot withdraw (BIRD state $have)"
+			set_bird disable || { log "cannot withdraw (BIRD state $have)"; last_want=; }
 		fi
 	fi
 	sleep "$interval" &
