@@ -27,6 +27,16 @@ ANY6=2001:db8:123::123
 REFID_A=52535041 # "RSPA"
 REFID_B=52535042 # "RSPB"
 t_start=$(now_ms)
+wait_for() { # SECONDS CONDITION-COMMAND...
+	lim=$1
+	shift
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -gt $((lim * 10)) ] && return 1
+		sleep 0.1
+	done
+}
 
 # ---- topology ----
 for h in rt key ke ra rb cl; do add_host $h; done
@@ -89,7 +99,9 @@ ntpserver6 $ANY6
 workers 1
 metrics 127.0.0.1:9125
 EOF
-bg ke ke "$KESERVER" -c "$H/nts-ke-server.conf"
+# readiness as under systemd's Type=notify: READY=1 once it serves
+notify_listener ke
+bg ke ke env NOTIFY_SOCKET="$T/ke.notify" "$KESERVER" -c "$H/nts-ke-server.conf"
 KE_PID=$LAST
 wait_metrics ke 9125
 
@@ -106,12 +118,18 @@ boxkey $H/host.box
 syncsource static 2 $2
 metrics 127.0.0.1:9124
 EOF
-	bg "$1" "resp-$1" "$RESPONDER" -c "$H/nts-responder.conf"
+	notify_listener "resp-$1"
+	bg "$1" "resp-$1" env NOTIFY_SOCKET="$T/resp-$1.notify" "$RESPONDER" -c "$H/nts-responder.conf"
 	eval "RESP_PID_$1=\$LAST"
 	wait_metrics "$1" 9124
 }
 start_responder ra RSPA
 start_responder rb RSPB
+for d in ke resp-ra resp-rb; do
+	ready() { [ -s "$T/$d.ready" ]; }
+	wait_for 5 ready || fail "$d sent no readiness notification"
+	[ "$(cat "$T/$d.ready")" = READY=1 ] || fail "$d notified '$(cat "$T/$d.ready")'"
+done
 
 # bird_conf IN OUT sed-expressions...: a shipped config with its defines set
 bird_conf() {
@@ -217,16 +235,6 @@ CHRONY_PID=$LAST
 # count_q FROM_MS TO_MS FIELD VALUE: queries started in [FROM, TO) whose FIELD is VALUE
 count_q() {
 	awk -v a="$1" -v b="$2" -v f="$3" -v v="$4" '$1 >= a && $1 < b && $f == v { n++ } END { print n + 0 }' "$T/queries.log"
-}
-wait_for() { # SECONDS CONDITION-COMMAND...
-	lim=$1
-	shift
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -gt $((lim * 10)) ] && return 1
-		sleep 0.1
-	done
 }
 chrony_samples() { # REFID: authenticated (test 5 passed) samples from the anycast address
 	awk -v r="$1" -v a="$ANY4" '$3 == a && substr($7, 1, 1) == "1" && $17 == r { n++ } END { print n + 0 }' \

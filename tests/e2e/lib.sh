@@ -119,3 +119,27 @@ make_pki() {
 		rm -f "$1.csr" "$1.ext"
 	)
 }
+
+# notify_listener NAME: a stand-in for systemd's notify socket at
+# $T/NAME.notify; the first datagram received lands in $T/NAME.ready
+notify_listener() {
+	rm -f "$T/$1.notify" "$T/$1.ready"
+	python3 - "$T/$1.notify" "$T/$1.ready" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+try:
+    msg = s.recv(4096)
+except OSError:
+    msg = b"(nothing)"
+open(sys.argv[2], "wb").write(msg)
+PY
+	PIDS="$! $PIDS"
+	i=0
+	until [ -S "$T/$1.notify" ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "notify listener $1 did not start"
+		sleep 0.1
+	done
+}
