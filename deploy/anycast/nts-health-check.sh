@@ -7,7 +7,9 @@
 #      clock synchronised, cookie keys loaded and current, every worker up),
 #   2. an actual NTP query to each anycast address on this host, through the
 #      responder's sockets (nts-query --plain; a host-local route, so it
-#      works whether or not the prefix is announced).
+#      works whether or not the prefix is announced). This needs "plain
+#      yes" in nts-responder.conf (the default); with "plain no", leave
+#      NTS_HC_ADDRS empty and rely on /health.
 # NTS_HC_FALL failed checks in a row withdraw the prefixes (birdc disable
 # of the static protocols that originate them); NTS_HC_RISE good checks in
 # a row announce them again (birdc enable). The state BIRD is in is compared

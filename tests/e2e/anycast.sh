@@ -276,6 +276,23 @@ FAIL_BACK=$(awk -v a="$t_back" '$1 >= a && $2 != 0 { n++ } END { print n + 0 }' 
 [ "$FAIL_BACK" = 0 ] || fail "$FAIL_BACK queries failed while A came back"
 echo "failback: A announced again $((t_a_again - t_back)) ms after its restart, no failed query"
 
+# planned maintenance: the drain file withdraws A's route while A still
+# serves, so the move to B loses nothing; removing it brings A back
+if [ $USE_BIRD = 1 ]; then
+	t_drain=$(now_ms)
+	touch "$T/drain-ra"
+	wait_route -4 $ANY4 10.88.4.2 10
+	drained() { [ "$(count_q "$t_drain" 99999999999999 3 $REFID_B)" -ge 3 ]; }
+	wait_for 10 drained || fail "drain: traffic did not move to B"
+	t_drained=$(now_ms)
+	rm -f "$T/drain-ra"
+	undrained() { [ "$(count_q "$t_drained" 99999999999999 3 $REFID_A)" -ge 3 ]; }
+	wait_for 20 undrained || fail "drain: traffic did not return to A"
+	FAIL_DRAIN=$(awk -v a="$t_drain" '$1 >= a && $2 != 0 { n++ } END { print n + 0 }' "$T/queries.log")
+	[ "$FAIL_DRAIN" = 0 ] || fail "$FAIL_DRAIN queries failed during the drain"
+	echo "drain: A drained to B and back, $(awk -v a="$t_drain" '$1 >= a { n++ } END { print n + 0 }' "$T/queries.log") queries, none failed"
+fi
+
 # ---- event 2: master key rotation, switch-over at the next epoch boundary ----
 now=$(date +%s)
 to_boundary=$((60 - now % 60))
