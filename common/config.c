@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+
 #define CFG_MAX_FILE       (1024 * 1024)
 #define CFG_MAX_DIRECTIVES 128
 
@@ -380,4 +382,60 @@ const char *cfg_sockaddr_str(char *buf, size_t buf_len, const struct sockaddr *s
 		snprintf(buf, buf_len, "(family %d)", sa->sa_family);
 	}
 	return buf;
+}
+
+int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t struct_len,
+                    const struct cfg_field *fields, size_t num_fields)
+{
+	uint8_t *run = running;
+	const uint8_t *neu = fresh;
+	uint8_t changed[CFG_MAX_DIRECTIVES];
+	uint8_t *probe = NULL;
+	int restart = 0;
+
+	if (num_fields > CFG_MAX_DIRECTIVES) {
+		log_err("%s: internal error: field table too large", path);
+		return 1;
+	}
+	for (size_t i = 0; i < num_fields; i++) {
+		changed[i] = memcmp(run + fields[i].off, neu + fields[i].off, fields[i].len) != 0;
+	}
+	/* probe: the running struct with every field the table names taken
+	 * from |fresh|; if it still differs from |fresh|, a directive the table
+	 * does not know about changed */
+	probe = malloc(struct_len);
+	if (probe != NULL) {
+		memcpy(probe, run, struct_len);
+		for (size_t i = 0; i < num_fields; i++) {
+			memcpy(probe + fields[i].off, neu + fields[i].off, fields[i].len);
+		}
+		if (memcmp(probe, neu, struct_len) != 0) {
+			log_warn("%s: other directives changed: they need a restart", path);
+			restart++;
+		}
+		free(probe);
+	}
+	for (size_t i = 0; i < num_fields; i++) {
+		const struct cfg_field *f = &fields[i];
+		int logged = 0;
+		for (size_t j = 0; j < i; j++) {
+			logged |= changed[j] && strcmp(fields[j].name, f->name) == 0;
+		}
+		if (changed[i] && !logged) {
+			if (f->reloadable) {
+				log_info("%s: '%s' changed: applied", path, f->name);
+			} else {
+				log_warn(
+				    "%s: '%s' changed: needs a restart; the running value stays",
+				    path, f->name);
+				restart++;
+			}
+		}
+	}
+	for (size_t i = 0; i < num_fields; i++) {
+		if (changed[i] && fields[i].reloadable) {
+			memcpy(run + fields[i].off, neu + fields[i].off, fields[i].len);
+		}
+	}
+	return restart;
 }

@@ -70,6 +70,30 @@ int cfg_arg_string(char *out, size_t out_size, const struct cfg_line *l, int idx
 /* one of |choices| (NULL-terminated); sets the index */
 int cfg_arg_choice(int *out, const struct cfg_line *l, int idx, const char *const *choices) NTS_WUR;
 
+/* Reload support. A daemon lists the parts of its config struct that
+ * directives fill, and whether each can change at run time. On SIGHUP it
+ * parses the file into a fresh struct and calls cfg_reload_diff, which logs
+ * every directive whose value changed (applied, or kept until a restart),
+ * copies the reloadable fields from |fresh| into |running| and returns the
+ * number of directives that changed but need a restart. Several entries may
+ * share a name (a directive that fills several fields); any difference in
+ * bytes not covered by the table is reported as "other directives". */
+struct cfg_field {
+	const char *name;
+	size_t off;
+	size_t len;
+	int reloadable;
+};
+
+/* CFG_FIELD(struct type, "directive", member, reloadable): a table entry. */
+/* clang-format off */
+#define CFG_FIELD(type, name, field, reloadable) \
+	{(name), offsetof(type, field), sizeof(((type *)0)->field), (reloadable)}
+/* clang-format on */
+
+int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t struct_len,
+                    const struct cfg_field *fields, size_t num_fields);
+
 /* Formats a sockaddr as "1.2.3.4:123" or "[::1]:123" into |buf|. */
 const char *cfg_sockaddr_str(char *buf, size_t buf_len, const struct sockaddr *sa);
 

@@ -102,3 +102,33 @@ void keywatch_stop(struct keywatch *kw)
 	sodium_memzero(&kw->trust, sizeof(kw->trust));
 	kw->started = 0;
 }
+
+int keywatch_check(const char *path, const char *pub_path, const char *box_path, int expected_role,
+                   const char **out_err)
+{
+	struct keyfile_trust trust;
+	struct keyring_holder h;
+	int ok = 0;
+
+	if (!keyfile_trust_load(&trust, pub_path, box_path, out_err)) {
+		goto err;
+	}
+	keyring_holder_init(&h, expected_role);
+	ok = keyring_holder_load(&h, path, &trust, (int64_t)time(NULL), out_err);
+	if (ok && !keyring_holder_get(&h)) {
+		*out_err = "no keys";
+		ok = 0;
+	}
+	if (ok) {
+		struct keyring_status ks;
+		keyring_status(keyring_holder_get(&h), (int64_t)time(NULL), &ks);
+		if (!ks.usable) {
+			*out_err = "loaded, but no key is usable now (expired or not yet active)";
+			ok = 0;
+		}
+	}
+	keyring_holder_cleanup(&h);
+err:
+	sodium_memzero(&trust, sizeof(trust));
+	return ok;
+}

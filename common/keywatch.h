@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "common/compiler.h"
 #include "common/keyring.h"
 
 struct keywatch {
@@ -33,5 +34,11 @@ int keywatch_start(struct keywatch *kw, uv_loop_t *loop, struct keyring_holder *
 void keywatch_reload(struct keywatch *kw);
 
 void keywatch_stop(struct keywatch *kw);
+
+/* keywatch_check loads |path| once as a daemon would (for --check): the
+ * trust files, signature, role and validity window. Returns 0 with
+ * |*out_err| set. Needs smem_init. */
+int keywatch_check(const char *path, const char *pub_path, const char *box_path, int expected_role,
+                   const char **out_err) NTS_WUR;
 
 #endif

@@ -72,6 +72,31 @@ void metrics_sample_double(struct metrics_buf *b, const char *name, const char *
 	}
 }
 
+void metrics_label_value(char *out, size_t out_len, const char *in)
+{
+	size_t n = 0;
+	if (out_len == 0) {
+		return;
+	}
+	for (; *in != '\0'; in++) {
+		const char *rep = *in == '\\'   ? "\\\\"
+		                  : *in == '"'  ? "\\\""
+		                  : *in == '\n' ? "\\n"
+		                                : NULL;
+		size_t rlen = rep != NULL ? 2 : 1;
+		if (n + rlen >= out_len) {
+			break;
+		}
+		if (rep != NULL) {
+			memcpy(out + n, rep, 2);
+		} else {
+			out[n] = *in;
+		}
+		n += rlen;
+	}
+	out[n] = '\0';
+}
+
 void metrics_hist_observe(struct metrics_hist *h, const uint64_t *bounds_ns, uint64_t ns)
 {
 	size_t i = 0;

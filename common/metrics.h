@@ -41,6 +41,10 @@ void metrics_family(struct metrics_buf *b, const char *name, const char *type, c
 void metrics_sample(struct metrics_buf *b, const char *name, const char *labels, uint64_t v);
 void metrics_sample_double(struct metrics_buf *b, const char *name, const char *labels, double v);
 
+/* metrics_label_value escapes |in| for use inside a label's double quotes
+ * (backslash, double quote and newline), truncating to fit |out_len|. */
+void metrics_label_value(char *out, size_t out_len, const char *in);
+
 /* Per-thread counters: written by one thread, read by the scraper. */
 typedef _Atomic uint64_t metrics_counter;
 

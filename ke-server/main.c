@@ -3,8 +3,8 @@
  *
  *   nts-ke-server [-c FILE] [-d] [--check]
  *
- * Configuration: one directive per line; deploy/examples/nts-ke-server.conf
- * lists every directive with its default.
+ * Configuration: one directive per line (docs/config-ke-server.md);
+ * deploy/examples/nts-ke-server.conf lists every directive with its default.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "common/config.h"
 #include "common/daemon.h"
@@ -195,6 +196,52 @@ static int config_check(struct ke_config *cfg, const char *path)
 	return 1;
 }
 
+/* config_load parses |path| into |cfg| (defaults first); errors go to
+ * stderr as FILE:LINE. */
+static int config_load(struct ke_config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	return cfg_parse_file(path, directives, NTS_ARRAY_SIZE(directives), cfg) &&
+	       config_check(cfg, path);
+}
+
+/* What SIGHUP may change at run time: only what the control loop alone
+ * reads. Everything the worker threads read per connection (bounds, AEADs,
+ * Server/Port records) and everything bound or set up at start needs a
+ * restart. */
+#define F(name, field, reloadable) CFG_FIELD(struct ke_config, name, field, reloadable)
+/* clang-format off */
+static const struct cfg_field reload_fields[] = {
+    F("listen", listen, 0),
+    F("listen", listen_len, 0),
+    F("listen", num_listen, 0),
+    F("cert", cert, 1),
+    F("cert", key, 1),
+    F("cert", num_certs, 1),
+    F("keyfile", keyfile, 0),
+    F("deployment", deployment, 0),
+    F("boxkey", boxkey, 0),
+    F("ntpserver", ntpserver, 0),
+    F("ntpserver4", ntpserver4, 0),
+    F("ntpserver6", ntpserver6, 0),
+    F("ntpport", ntpport, 0),
+    F("aead", aeads, 0),
+    F("aead", num_aeads, 0),
+    F("deadline", deadline_ms, 0),
+    F("maxconnections", max_connections, 0),
+    F("maxpersource", max_per_source, 0),
+    F("maxrequest", max_request, 0),
+    F("workers", workers, 0),
+    F("metrics", metrics_on, 0),
+    F("metrics", metrics, 0),
+    F("metrics", metrics_len, 0),
+    F("loglevel", loglevel, 1),
+    F("syslog", use_syslog, 0),
+    F("user", user, 0),
+};
+/* clang-format on */
+#undef F
+
 /* ---- the running daemon ---- */
 
 #define TLS_RETIRED 8
@@ -211,6 +258,14 @@ static struct {
 	struct ke_tls *retired[TLS_RETIRED];
 	int64_t retired_at[TLS_RETIRED];
 	uint64_t cert_reloads_ok, cert_reloads_failed;
+	const char *conf_path;
+	int debug;
+	/* the certificate paths of the set in use (for metric labels) */
+	char tls_cert[KE_MAX_CERTS][sizeof(((struct ke_config *)0)->cert[0])];
+	int tls_num;
+	uint64_t config_reloads_ok, config_reloads_failed;
+	int config_restart_needed; /* directives changed that need a restart */
+	int last_health;           /* -1: not known yet */
 } d;
 
 static int64_t mono_s(void)
@@ -221,6 +276,12 @@ static int64_t mono_s(void)
 }
 
 static void on_cert_debounce(uv_timer_t *t);
+
+static void remember_cert_paths(void)
+{
+	d.tls_num = d.srv.cfg.num_certs;
+	memcpy(d.tls_cert, d.srv.cfg.cert, sizeof(d.tls_cert));
+}
 
 static void reload_certs(void)
 {
@@ -248,14 +309,30 @@ static void reload_certs(void)
 	/* connections in flight hold their own SSL_CTX references; the set
 	 * itself is freed after a grace period */
 	d.retired[slot] = atomic_exchange(&d.srv.tls, t);
+	remember_cert_paths();
 	d.retired_at[slot] = mono_s();
 	d.cert_reloads_ok++;
 	log_info("certificates loaded (%d)", t->num);
 }
 
+static int health(void *arg, struct metrics_buf *b);
+
 static void on_gc(uv_timer_t *t)
 {
+	struct metrics_buf hb = {0};
 	(void)t;
+	/* log health changes (a few per day at most, never per request) */
+	int ok = health(NULL, &hb);
+	if (ok != d.last_health && !hb.failed && hb.data != NULL) {
+		hb.data[strcspn(hb.data, "\n")] = '\0';
+		if (ok) {
+			log_info("health: %s", hb.data);
+		} else {
+			log_warn("health: %s", hb.data);
+		}
+		d.last_health = ok;
+	}
+	free(hb.data);
 	for (int i = 0; i < TLS_RETIRED; i++) {
 		if (d.retired[i] != NULL && mono_s() - d.retired_at[i] >= 30) {
 			ke_tls_free(d.retired[i]);
@@ -296,15 +373,41 @@ static void on_certwatch(uv_fs_event_t *h, const char *filename, int events, int
 	}
 }
 
+/* reload_config re-reads the configuration file: a file with errors is
+ * refused whole (errors on stderr as FILE:LINE); otherwise reloadable
+ * directives take effect and the others are logged as needing a restart. */
+static void reload_config(void)
+{
+	struct ke_config *fresh = malloc(sizeof(*fresh));
+	if (fresh == NULL || !config_load(fresh, d.conf_path)) {
+		d.config_reloads_failed++;
+		log_err("%s: not reloaded (errors above); the running configuration stays",
+		        d.conf_path);
+		free(fresh);
+		return;
+	}
+	int restart = cfg_reload_diff(d.conf_path, &d.srv.cfg, fresh, sizeof(*fresh), reload_fields,
+	                              NTS_ARRAY_SIZE(reload_fields));
+	d.config_restart_needed = restart > 0;
+	d.config_reloads_ok++;
+	if (!d.debug) {
+		log_set_level(d.srv.cfg.loglevel);
+	}
+	free(fresh);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	if (signum == SIGHUP) {
-		log_info("SIGHUP: reloading certificates and keys");
+		log_info("SIGHUP: reloading configuration, certificates and keys");
+		reload_config();
 		reload_certs();
 		keywatch_reload(&d.kw);
 		return;
 	}
-	log_info("signal %d: stopping", signum);
+	log_info("signal %d: stopping; draining %llu open connections (at most %llu ms)", signum,
+	         (unsigned long long)atomic_load(&d.srv.open_connections),
+	         (unsigned long long)d.srv.cfg.deadline_ms);
 	atomic_store(&d.srv.stop, 1);
 	uv_stop(s->loop);
 }
@@ -386,7 +489,7 @@ static void render(void *arg, struct metrics_buf *b)
 		hs[i] = &d.workers[i].stats.latency;
 	}
 	metrics_family(b, "nts_ke_handshake_seconds", "histogram",
-	               "Accept to response, successful or not.");
+	               "Accept to NTS-KE response written (including error responses).");
 	metrics_hist_render(b, "nts_ke_handshake_seconds", NULL, ke_latency_bounds(), hs,
 	                    (size_t)d.num_workers);
 	struct ke_tls *t = atomic_load(&d.srv.tls);
@@ -394,6 +497,21 @@ static void render(void *arg, struct metrics_buf *b)
 	               "Unix time at which the first certificate expires.");
 	metrics_sample(b, "nts_ke_certificate_expiry_seconds", NULL,
 	               t != NULL ? (uint64_t)t->not_after : 0);
+	metrics_family(b, "nts_ke_certificate_not_after_seconds", "gauge",
+	               "Unix time at which each certificate in use expires.");
+	for (int i = 0; t != NULL && i < t->num; i++) {
+		X509 *x = SSL_CTX_get0_certificate(t->ctx[i]);
+		int days, secs;
+		char path[512], clab[600];
+		if (x == NULL || ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)) != 1) {
+			continue;
+		}
+		metrics_label_value(path, sizeof(path), i < d.tls_num ? d.tls_cert[i] : "?");
+		snprintf(clab, sizeof(clab), "cert=\"%s\"", path);
+		int64_t na = (int64_t)time(NULL) + (int64_t)days * 86400 + secs;
+		metrics_sample(b, "nts_ke_certificate_not_after_seconds", clab,
+		               na > 0 ? (uint64_t)na : 0);
+	}
 	metrics_family(b, "nts_ke_certificate_reloads_total", "counter", "Certificate loads.");
 	metrics_sample(b, "nts_ke_certificate_reloads_total", "result=\"ok\"", d.cert_reloads_ok);
 	metrics_sample(b, "nts_ke_certificate_reloads_total", "result=\"failed\"",
@@ -411,6 +529,19 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"ok\"", d.srv.keys.reloads_ok);
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"failed\"",
 	               d.srv.keys.reloads_failed);
+	metrics_family(b, "nts_ke_config_reloads_total", "counter",
+	               "Configuration reloads (SIGHUP) by result.");
+	metrics_sample(b, "nts_ke_config_reloads_total", "result=\"ok\"", d.config_reloads_ok);
+	metrics_sample(b, "nts_ke_config_reloads_total", "result=\"failed\"",
+	               d.config_reloads_failed);
+	metrics_family(b, "nts_ke_config_restart_needed", "gauge",
+	               "1 if the file has changes that only a restart applies.");
+	metrics_sample(b, "nts_ke_config_restart_needed", NULL, (uint64_t)d.config_restart_needed);
+	struct metrics_buf hb = {0};
+	int healthy = health(NULL, &hb);
+	free(hb.data);
+	metrics_family(b, "nts_ke_healthy", "gauge", "1 if /health answers 200.");
+	metrics_sample(b, "nts_ke_healthy", NULL, (uint64_t)healthy);
 }
 
 static void watch_dir_of(uv_loop_t *loop, const char *file)
@@ -445,6 +576,7 @@ int main(int argc, char **argv)
 	                                         {NULL, 0, NULL, 0}};
 	struct ke_config *cfg = &d.srv.cfg;
 
+	d.last_health = -1;
 	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -461,9 +593,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	config_defaults(cfg);
-	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), cfg) ||
-	    !config_check(cfg, conf)) {
+	if (optind != argc) {
+		fprintf(stderr, "usage: nts-ke-server [-c FILE] [-d] [--check]\n");
+		return 2;
+	}
+	d.conf_path = conf;
+	d.debug = debug;
+	if (!config_load(cfg, conf)) {
 		return 1;
 	}
 	if (check) {
@@ -473,6 +609,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		ke_tls_free(t);
+		err = "libsodium initialisation failed";
+		if (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
+		                                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL,
+		                                    KEYFILE_ROLE_KE, &err)) {
+			fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
+			return 1;
+		}
 		printf("%s: OK\n", conf);
 		return 0;
 	}
@@ -492,6 +635,7 @@ int main(int argc, char **argv)
 		log_fatal("certificates: %s", err);
 	}
 	atomic_store(&d.srv.tls, t);
+	remember_cert_paths();
 	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
 	if (!keywatch_start(&d.kw, loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
 	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL)) {
@@ -556,9 +700,20 @@ int main(int argc, char **argv)
 
 	uv_run(loop, UV_RUN_DEFAULT);
 
+	/* drain: wake every worker first so that all stop accepting at once,
+	 * then wait for each to finish its connections (at most the deadline) */
 	atomic_store(&d.srv.stop, 1);
 	for (int i = 0; i < d.num_workers; i++) {
-		ke_worker_stop(&d.workers[i]);
+		if (d.workers[i].started) {
+			uv_async_send(&d.workers[i].wakeup);
+		}
+	}
+	for (int i = 0; i < d.num_workers; i++) {
+		if (d.workers[i].started) {
+			uv_thread_join(&d.workers[i].thread);
+			d.workers[i].started = 0;
+		}
+		ke_worker_stop(&d.workers[i]); /* nothing left to do: not started */
 	}
 	metrics_server_stop(d.metrics);
 	keywatch_stop(&d.kw);

@@ -624,11 +624,10 @@ static void on_wakeup(uv_async_t *a)
 	if (!atomic_load(&w->srv->stop)) {
 		return;
 	}
+	/* drain: stop accepting; connections in flight finish or hit their
+	 * deadline, and the loop ends when the last one is closed */
 	for (int i = 0; i < w->num_listeners; i++) {
 		uv_close((uv_handle_t *)&w->listeners[i], NULL);
-	}
-	while (w->oldest != NULL) {
-		conn_close(w->oldest);
 	}
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 }

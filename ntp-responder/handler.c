@@ -135,7 +135,7 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 	switch (nts_parse_request(&r, req, len)) {
 	case NTS_PARSE_PLAIN:
 		metrics_inc(&st->req_plain);
-		if (!ctx->serve_plain) {
+		if (!atomic_load_explicit(&ctx->serve_plain, memory_order_relaxed)) {
 			metrics_inc(&st->drop_plain_disabled);
 			return 0;
 		}

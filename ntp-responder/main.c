@@ -3,12 +3,13 @@
  *
  *   nts-responder [-c FILE] [-d] [--check]
  *
- * Configuration: one directive per line (docs/configuration.md, and
+ * Configuration: one directive per line (docs/config-responder.md, and
  * deploy/examples/nts-responder.conf with every default).
  */
 #include <errno.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +211,69 @@ static int config_check(struct resp_config *cfg, const char *path)
 	return 1;
 }
 
+static int config_load(struct resp_config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	return cfg_parse_file(path, directives, NTS_ARRAY_SIZE(directives), cfg) &&
+	       config_check(cfg, path);
+}
+
+/* What SIGHUP may change at run time (see docs/config-responder.md). */
+#define F(name, field, reloadable) CFG_FIELD(struct resp_config, name, field, reloadable)
+/* clang-format off */
+static const struct cfg_field reload_fields[] = {
+    F("listen", listen, 0),
+    F("listen", listen_len, 0),
+    F("listen", num_listen, 0),
+    F("workers", workers, 0),
+    F("plain", serve_plain, 1),
+    F("keyfile", keyfile, 0),
+    F("deployment", deployment, 0),
+    F("boxkey", boxkey, 0),
+    F("syncsource", sync, 0),
+    F("metrics", metrics_on, 0),
+    F("metrics", metrics, 0),
+    F("metrics", metrics_len, 0),
+    F("healthfile", healthfile, 1),
+    F("loglevel", loglevel, 1),
+    F("syslog", use_syslog, 0),
+    F("user", user, 0),
+    F("pinworkers", pin_workers, 0),
+};
+/* clang-format on */
+#undef F
+
+/* sync_polls_self: would the sync poll reach one of our own sockets (same
+ * port, and the same address or a wildcard of the same family)? */
+static int sync_polls_self(const struct resp_config *cfg)
+{
+	const struct sockaddr_storage *t = &cfg->sync.daemon;
+	for (int i = 0; i < cfg->num_listen; i++) {
+		const struct sockaddr_storage *l = &cfg->listen[i];
+		if (l->ss_family != t->ss_family) {
+			continue;
+		}
+		if (l->ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)l;
+			const struct sockaddr_in *b = (const struct sockaddr_in *)t;
+			if (a->sin_port == b->sin_port &&
+			    (a->sin_addr.s_addr == htonl(INADDR_ANY) ||
+			     a->sin_addr.s_addr == b->sin_addr.s_addr)) {
+				return 1;
+			}
+		} else if (l->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)l;
+			const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)t;
+			if (a->sin6_port == b->sin6_port &&
+			    (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) ||
+			     memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0)) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---- the running daemon ---- */
 
 static struct {
@@ -225,6 +289,11 @@ static struct {
 	uv_signal_t sighup, sigterm, sigint;
 	uv_timer_t health_timer;
 	int have_keys_config;
+	const char *conf_path;
+	int debug;
+	uint64_t config_reloads_ok, config_reloads_failed;
+	int config_restart_needed;
+	int last_health; /* -1: not known yet */
 } d;
 
 static int health(void *arg, struct metrics_buf *b)
@@ -273,6 +342,9 @@ static uint64_t sum(size_t off)
 static void render(void *arg, struct metrics_buf *b)
 {
 	(void)arg;
+	metrics_family(b, "nts_responder_packets_received_total", "counter",
+	               "UDP datagrams received, before any check.");
+	metrics_sample(b, "nts_responder_packets_received_total", NULL, SUM(rx_packets));
 	metrics_family(b, "nts_responder_requests_total", "counter", "Requests by kind.");
 	metrics_sample(b, "nts_responder_requests_total", "kind=\"plain\"", SUM(req_plain));
 	metrics_sample(b, "nts_responder_requests_total", "kind=\"nts\"", SUM(req_nts));
@@ -313,16 +385,24 @@ static void render(void *arg, struct metrics_buf *b)
 	const struct sync_state *s = atomic_load(&d.ctx.sync);
 	metrics_family(b, "nts_responder_synchronised", "gauge", "1 if the clock is synchronised.");
 	metrics_sample(b, "nts_responder_synchronised", NULL, s != NULL && s->synchronised);
-	if (s != NULL) {
-		metrics_family(b, "nts_responder_leap", "gauge", "Leap indicator served.");
-		metrics_sample(b, "nts_responder_leap", NULL, s->synchronised ? s->leap : 3);
-		metrics_family(b, "nts_responder_stratum", "gauge", "Stratum served.");
-		metrics_sample(b, "nts_responder_stratum", NULL, s->synchronised ? s->stratum : 16);
-		metrics_family(b, "nts_responder_root_dispersion_seconds", "gauge",
-		               "Root dispersion served.");
-		metrics_sample_double(b, "nts_responder_root_dispersion_seconds", NULL,
-		                      ntp_short_to_double(s->root_dispersion));
-	}
+	int synced = s != NULL && s->synchronised;
+	metrics_family(b, "nts_responder_leap", "gauge", "Leap indicator served.");
+	metrics_sample(b, "nts_responder_leap", NULL, synced ? s->leap : 3);
+	metrics_family(b, "nts_responder_stratum", "gauge", "Stratum served.");
+	metrics_sample(b, "nts_responder_stratum", NULL, synced ? s->stratum : 16);
+	metrics_family(b, "nts_responder_root_delay_seconds", "gauge", "Root delay served.");
+	metrics_sample_double(b, "nts_responder_root_delay_seconds", NULL,
+	                      synced ? ntp_short_to_double(s->root_delay) : 0.0);
+	metrics_family(b, "nts_responder_root_dispersion_seconds", "gauge",
+	               "Root dispersion served.");
+	metrics_sample_double(b, "nts_responder_root_dispersion_seconds", NULL,
+	                      synced ? ntp_short_to_double(s->root_dispersion) : 0.0);
+	metrics_family(b, "nts_responder_sync_polls_total", "counter",
+	               "Polls of the local time daemon (syncsource ntp).");
+	metrics_sample(b, "nts_responder_sync_polls_total", NULL, metrics_get(&d.sync.polls));
+	metrics_family(b, "nts_responder_sync_replies_total", "counter",
+	               "Valid replies from the local time daemon.");
+	metrics_sample(b, "nts_responder_sync_replies_total", NULL, metrics_get(&d.sync.replies));
 	const struct keyring *kr = keyring_holder_get(&d.holder);
 	struct keyring_status ks = {0};
 	if (kr != NULL) {
@@ -337,6 +417,16 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"ok\"", d.holder.reloads_ok);
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"failed\"",
 	               d.holder.reloads_failed);
+	metrics_family(b, "nts_responder_config_reloads_total", "counter",
+	               "Configuration reloads (SIGHUP) by result.");
+	metrics_sample(b, "nts_responder_config_reloads_total", "result=\"ok\"",
+	               d.config_reloads_ok);
+	metrics_sample(b, "nts_responder_config_reloads_total", "result=\"failed\"",
+	               d.config_reloads_failed);
+	metrics_family(b, "nts_responder_config_restart_needed", "gauge",
+	               "1 if the file has changes that only a restart applies.");
+	metrics_sample(b, "nts_responder_config_restart_needed", NULL,
+	               (uint64_t)d.config_restart_needed);
 	struct metrics_buf hb = {0};
 	int healthy = health(NULL, &hb);
 	free(hb.data);
@@ -349,10 +439,21 @@ static void write_healthfile(uv_timer_t *t)
 	struct metrics_buf b = {0};
 	(void)t;
 	sync_update(&d.sync);
+	int ok = health(NULL, &b);
+	/* log health changes (clock lost or regained sync, keys expired) */
+	if (ok != d.last_health && !b.failed && b.data != NULL) {
+		size_t n = strcspn(b.data, "\n");
+		if (ok) {
+			log_info("health: %.*s", (int)n, b.data);
+		} else {
+			log_warn("health: %.*s", (int)n, b.data);
+		}
+		d.last_health = ok;
+	}
 	if (d.cfg.healthfile[0] == '\0') {
+		free(b.data);
 		return;
 	}
-	(void)health(NULL, &b);
 	if (!b.failed && b.data != NULL &&
 	    !keyfile_write_atomic(d.cfg.healthfile, (const uint8_t *)b.data, b.len, 0644)) {
 		LOG_RL_WARN("cannot write health file %s", d.cfg.healthfile);
@@ -360,16 +461,38 @@ static void write_healthfile(uv_timer_t *t)
 	free(b.data);
 }
 
+static void reload_config(void)
+{
+	struct resp_config *fresh = malloc(sizeof(*fresh));
+	if (fresh == NULL || !config_load(fresh, d.conf_path)) {
+		d.config_reloads_failed++;
+		log_err("%s: not reloaded (errors above); the running configuration stays",
+		        d.conf_path);
+		free(fresh);
+		return;
+	}
+	int restart = cfg_reload_diff(d.conf_path, &d.cfg, fresh, sizeof(*fresh), reload_fields,
+	                              NTS_ARRAY_SIZE(reload_fields));
+	d.config_restart_needed = restart > 0;
+	d.config_reloads_ok++;
+	atomic_store(&d.ctx.serve_plain, d.cfg.serve_plain);
+	if (!d.debug) {
+		log_set_level(d.cfg.loglevel);
+	}
+	free(fresh);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	if (signum == SIGHUP) {
-		log_info("SIGHUP: reloading keys");
+		log_info("SIGHUP: reloading configuration and keys");
+		reload_config();
 		if (d.have_keys_config) {
 			keywatch_reload(&d.kw);
 		}
 		return;
 	}
-	log_info("signal %d: stopping", signum);
+	log_info("signal %d: stopping (workers finish their batch)", signum);
 	atomic_store(&d.stop, 1);
 	uv_stop(s->loop);
 }
@@ -398,12 +521,25 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	config_defaults(&d.cfg);
-	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), &d.cfg) ||
-	    !config_check(&d.cfg, conf)) {
+	if (optind != argc) {
+		fprintf(stderr, "usage: nts-responder [-c FILE] [-d] [--check]\n");
+		return 2;
+	}
+	d.conf_path = conf;
+	d.debug = debug;
+	d.last_health = -1;
+	if (!config_load(&d.cfg, conf)) {
 		return 1;
 	}
 	if (check) {
+		const char *err = "libsodium initialisation failed";
+		if (d.cfg.keyfile[0] != '\0' &&
+		    (!smem_init() || !keywatch_check(d.cfg.keyfile, d.cfg.deployment,
+		                                     d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL,
+		                                     KEYFILE_ROLE_RESPONDER, &err))) {
+			fprintf(stderr, "%s: keys: %s: %s\n", conf, d.cfg.keyfile, err);
+			return 1;
+		}
 		printf("%s: OK\n", conf);
 		return 0;
 	}
@@ -432,6 +568,13 @@ int main(int argc, char **argv)
 	}
 	if (!sync_start(&d.sync, loop, &d.ctx, &d.cfg.sync)) {
 		log_fatal("cannot start the sync-state poll");
+	}
+	if (d.cfg.sync.mode == SYNC_NTP && sync_polls_self(&d.cfg)) {
+		char a[64];
+		log_warn(
+		    "syncsource ntp %s: that is this responder's own listen address; the local "
+		    "time daemon must answer on another port (see docs/config-responder.md)",
+		    cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&d.cfg.sync.daemon));
 	}
 	if (d.cfg.sync.mode == SYNC_STATIC) {
 		log_warn("syncsource static: serving fixed stratum %u (labs and tests only)",

@@ -64,7 +64,7 @@ struct resp_config;
 struct resp_ctx {
 	struct keyring_holder *keys;
 	_Atomic(const struct sync_state *) sync;
-	int serve_plain;
+	_Atomic int serve_plain; /* changed by a config reload */
 	int8_t precision;
 };
 

@@ -15,13 +15,16 @@
 #define WORKER_MAX_SOCKETS 16
 #define WORKER_BATCH       32
 
+/* Cache-line aligned: a worker's counters never share a line with its
+ * neighbour's fields, so the packet path does not bounce lines between
+ * CPUs. */
 struct worker {
-	int id;
+	_Alignas(64) int id;
 	int cpu; /* -1: no pinning */
 	int fds[WORKER_MAX_SOCKETS];
 	int num_fds;
 	const struct resp_ctx *ctx;
-	struct resp_stats stats;
+	_Alignas(64) struct resp_stats stats;
 	_Atomic int *stop;
 	pthread_t thread;
 	int started;

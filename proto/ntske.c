@@ -147,8 +147,8 @@ uint16_t ntske_choose_aead(const struct ntske_request *req, const uint16_t *pref
 			continue;
 		}
 		/* See NTSKE_REC_COMPLIANT_GCM_SIV: without record 1024 a client
-		 * that also offers AEAD 15 may be a chrony 4.0-4.3 deriving AEAD
-		 * 30 keys with the wrong context, so it gets 15. */
+		 * that also offers AEAD 15 may be a chrony (4.4 or later, before the
+		 * record) deriving AEAD 30 keys with the wrong context, so it gets 15. */
 		if (id == AEAD_AES_128_GCM_SIV && !req->compliant_gcm_siv &&
 		    offered(req, AEAD_AES_SIV_CMAC_256)) {
 			continue;

@@ -32,14 +32,18 @@
 #define NTSKE_REC_SERVER     6
 #define NTSKE_REC_PORT       7
 /*
- * chrony's private record (4.4 and later): "compliant AES-128-GCM-SIV
- * exporter". chrony 4.0-4.3 derived AEAD 30 keys with the exporter context
- * naming AEAD 15 instead of 30. Since 4.4 a chrony client that offers AEAD
- * 30 also sends this record (non-critical, empty body) to say it uses the
- * RFC context, and a server that agrees echoes it. Our server therefore
+ * chrony's private record "compliant AES-128-GCM-SIV exporter context"
+ * (spec: chrony-project.org/doc/spec/nts-compliant-128gcm.html). chrony
+ * added AEAD 30 in 4.4 with a bug: its exporter context names AEAD 15
+ * instead of 30, so its AEAD 30 keys differ from RFC 8915's. Releases that
+ * know the record send it (non-critical, empty body) next to an offer of
+ * AEAD 30 to say they can use the RFC context, and a server that agrees
+ * echoes it. chrony 4.0-4.3 offer only AEAD 15. Our server therefore
  * selects AEAD 30 only when the client sent this record or did not offer
- * AEAD 15 at all, and echoes the record whenever it selects 30 for a client
- * that sent it. Every chrony version then gets keys it derives the same way.
+ * AEAD 15 at all (then it cannot be a buggy chrony), and echoes the record
+ * whenever it selects 30 for a client that sent it. Every chrony 4.x
+ * version then derives the same keys we do: 4.0-4.3 and the buggy 4.4+
+ * releases get AEAD 15, later ones AEAD 30 with the RFC context.
  */
 #define NTSKE_REC_COMPLIANT_GCM_SIV 1024
 

@@ -136,5 +136,27 @@ int main(void)
 	/* last line without a newline */
 	CHECK(parse(&c, "port 5") && c.port == 5);
 
+	/* reload: reloadable fields are copied, the others reported and kept;
+	 * a change in a field the table does not list counts as well */
+	{
+		static const struct cfg_field fields[] = {
+		    CFG_FIELD(struct conf, "port", port, 1),
+		    CFG_FIELD(struct conf, "deadline", deadline_ms, 0),
+		    CFG_FIELD(struct conf, "flag", flag, 1),
+		};
+		struct conf run, fresh;
+		CHECK(parse(&run, "port 1\ndeadline 2s\nflag no\n"));
+		CHECK(parse(&fresh, "port 1\ndeadline 2s\nflag no\n"));
+		CHECK_EQ_U64(cfg_reload_diff("t", &run, &fresh, sizeof(run), fields, 3), 0);
+		CHECK(parse(&fresh, "port 2\ndeadline 3s\nflag yes\n"));
+		CHECK_EQ_U64(cfg_reload_diff("t", &run, &fresh, sizeof(run), fields, 3), 1);
+		CHECK_EQ_U64(run.port, 2);
+		CHECK_EQ_U64(run.deadline_ms, 2000);
+		CHECK_EQ_U64(run.flag, 1);
+		CHECK(parse(&fresh, "port 2\ndeadline 2s\nflag yes\nsize 5\n"));
+		CHECK_EQ_U64(cfg_reload_diff("t", &run, &fresh, sizeof(run), fields, 3), 1);
+		CHECK_EQ_U64(run.size, 0); /* unlisted: never copied */
+	}
+
 	return test_summary("config");
 }

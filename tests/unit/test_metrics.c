@@ -137,5 +137,17 @@ int main(void)
 	pthread_join(th, NULL);
 	CHECK(uv_loop_close(&loop) == 0); /* nothing left open */
 
+	/* label values: quote, backslash and newline escaped; truncation
+	 * never splits an escape */
+	{
+		char out[16];
+		metrics_label_value(out, sizeof(out), "a\"b\\c\nd");
+		CHECK(strcmp(out, "a\\\"b\\\\c\\nd") == 0);
+		metrics_label_value(out, 4, "ab\"c");
+		CHECK(strcmp(out, "ab") == 0);
+		metrics_label_value(out, sizeof(out), "/etc/x.pem");
+		CHECK(strcmp(out, "/etc/x.pem") == 0);
+	}
+
 	return test_summary("metrics");
 }
