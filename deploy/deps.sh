@@ -2,9 +2,10 @@
 # deps.sh: install the Debian 12 packages needed to build and test, if any
 # is missing. Sourced by deploy/quickstart.sh and tests/run.sh.
 # Runtime: libuv1, libsodium23, android-libboringssl. The rest is build and
-# test tooling (chrony and ntpsec are independent NTS peers for interop).
+# test tooling (chrony and ntpsec are independent NTS peers for interop;
+# bird2 and curl run the anycast e2e test).
 NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev libseccomp-dev"
-NTS_TEST_PKGS="clang libclang-rt-14-dev llvm chrony iproute2 procps openssl python3"
+NTS_TEST_PKGS="clang libclang-rt-14-dev llvm chrony iproute2 procps openssl python3 bird2 curl"
 
 nts_install_missing() {
 	missing=""

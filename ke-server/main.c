@@ -23,6 +23,7 @@
 #include "common/daemon.h"
 #include "common/keywatch.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
 #include "ke-server/ke.h"
@@ -783,6 +784,7 @@ int main(int argc, char **argv)
 		         cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&cfg->listen[j]),
 		         d.num_workers);
 	}
+	notify_ready(); /* sockets bound, workers running */
 
 	uv_run(loop, UV_RUN_DEFAULT);
 

@@ -23,6 +23,7 @@
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
 #include "ntp-responder/sync.h"
@@ -652,6 +653,7 @@ int main(int argc, char **argv)
 		         cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&d.cfg.listen[j]),
 		         d.num_workers, d.cfg.serve_plain ? "" : " (NTS only)");
 	}
+	notify_ready(); /* sockets bound, workers running */
 
 	uv_run(loop, UV_RUN_DEFAULT);
 

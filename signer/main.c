@@ -30,6 +30,7 @@
 #include "common/daemon.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
 #include "signer/signer.h"
@@ -211,8 +212,9 @@ static struct {
 	uv_poll_t lpoll;
 	struct sg_conn *conns;
 	int num_conns;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t slow_timer;
+	const char *conf_path;
 	struct metrics_server *metrics;
 	uint64_t requests, connections_total;
 	uint64_t fails[NUM_FAIL];
@@ -468,8 +470,77 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
+static int d_ignored(void *c, const struct cfg_line *l)
+{
+	(void)c;
+	(void)l;
+	return 1;
+}
+
+static void log_keys(const struct sg_config *cfg, const struct sg_keyset *ks)
+{
+	for (int i = 0; i < ks->num; i++) {
+		char hex[2 * KL_KEY_ID_LEN + 1];
+		sodium_bin2hex(hex, sizeof(hex), ks->keys[i].id, KL_KEY_ID_LEN);
+		log_info("key %s: public key SHA-256 %s", cfg->keys[i], hex);
+	}
+}
+
+/* reload_keys (SIGHUP) reads the configuration file again and loads every
+ * 'key' in it into a new set, which replaces the running one only if all of
+ * them loaded: a renewal that puts a new key next to the old one (or in its
+ * place) needs no restart, and a broken file keeps the old keys. Only the
+ * keys are reloaded; other directives (socket, users, metrics) need a
+ * restart and are not even parsed here (no user lookups in the sandbox). */
+static void reload_keys(void)
+{
+	struct cfg_directive dirs[NTS_ARRAY_SIZE(directives)];
+	struct sg_config *fresh = calloc(1, sizeof(*fresh));
+	struct sg_keyset ks;
+	const char *err;
+
+	memset(&ks, 0, sizeof(ks));
+	if (fresh == NULL) {
+		log_err("SIGHUP: out of memory; keeping the running keys");
+		return;
+	}
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(directives); i++) {
+		dirs[i] = directives[i];
+		if (strcmp(dirs[i].name, "key") != 0) {
+			dirs[i].handler = d_ignored;
+		}
+	}
+	if (!cfg_parse_file(d.conf_path, dirs, NTS_ARRAY_SIZE(dirs), fresh)) {
+		log_err("SIGHUP: %s has errors; keeping the running keys", d.conf_path);
+		goto out;
+	}
+	if (fresh->num_keys == 0) {
+		log_err("SIGHUP: %s names no key; keeping the running keys", d.conf_path);
+		goto out;
+	}
+	for (int i = 0; i < fresh->num_keys; i++) {
+		if (!sg_keyset_add(&ks, fresh->keys[i], &err)) {
+			log_err("SIGHUP: %s: %s; keeping the running keys", fresh->keys[i], err);
+			sg_keyset_cleanup(&ks);
+			goto out;
+		}
+	}
+	sg_keyset_cleanup(&d.keys);
+	d.keys = ks;
+	memcpy(d.cfg.keys, fresh->keys, sizeof(d.cfg.keys));
+	d.cfg.num_keys = fresh->num_keys;
+	log_info("SIGHUP: %d key%s loaded", d.keys.num, d.keys.num == 1 ? "" : "s");
+	log_keys(&d.cfg, &d.keys);
+out:
+	free(fresh);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
+	if (signum == SIGHUP) {
+		reload_keys();
+		return;
+	}
 	log_info("signal %d: stopping", signum);
 	uv_stop(s->loop);
 }
@@ -570,10 +641,9 @@ int main(int argc, char **argv)
 		if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
 			log_fatal("%s: %s", cfg->keys[i], err);
 		}
-		char hex[2 * KL_KEY_ID_LEN + 1];
-		sodium_bin2hex(hex, sizeof(hex), d.keys.keys[i].id, KL_KEY_ID_LEN);
-		log_info("key %s: public key SHA-256 %s", cfg->keys[i], hex);
 	}
+	log_keys(cfg, &d.keys);
+	d.conf_path = conf;
 	/* keep the keys out of swap (best effort: the limit may not allow it) */
 	if (mlockall(MCL_CURRENT) != 0) {
 		log_warn("cannot lock memory: %s", strerror(errno));
@@ -601,6 +671,8 @@ int main(int argc, char **argv)
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_init(loop, &d.sigint);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &d.sighup);
+	uv_signal_start(&d.sighup, on_signal, SIGHUP);
 	if (cfg->seccomp && !sandbox_apply(SANDBOX_SIGNER, debug)) {
 		log_fatal("cannot install the seccomp filter");
 	}
@@ -609,6 +681,7 @@ int main(int argc, char **argv)
 	}
 	log_info("listening on %s with %d key%s", cfg->socket, d.keys.num,
 	         d.keys.num == 1 ? "" : "s");
+	notify_ready(); /* socket listening, keys loaded */
 
 	uv_run(loop, UV_RUN_DEFAULT);
 

@@ -21,4 +21,29 @@ printf 'socket %s\nkey %s\nbogus 1\n' "$T/x.sock" "$T/server.key" >"$T/bad.conf"
 grep -q "bad.conf:3" "$T/bad.err" || fail "no FILE:LINE: $(cat "$T/bad.err")"
 printf 'socket %s\nkey %s\nallowuser root\n' "$T/x.sock" "$T/ca.pem" >"$T/bad2.conf"
 "$BUILD/signer/nts-signer" -c "$T/bad2.conf" --check 2>/dev/null && fail "a certificate taken as key"
+# SIGHUP reloads the keys: a renewal's new key next to the old one is
+# loaded and signs; a broken key file keeps the running set
+make_cert renewed
+echo "key $T/renewed.key" >>"$T/signer.conf"
+kill -HUP $SIGNER_PID
+i=0
+until [ "$(metric $SIGNER_METRICS '^nts_signer_keys ')" = 2 ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "SIGHUP did not load the second key"
+	sleep 0.1
+done
+python3 "$SRC/tests/interop/signer_proto.py" "$T/signer.sock" "$T/renewed.key" \
+	"$T/renewed.pem" "$T" || fail "signing with the reloaded key"
+sed -i "s|^key $T/renewed.key|key $T/ca.pem|" "$T/signer.conf"
+kill -HUP $SIGNER_PID
+i=0
+until grep -q "keeping the running keys" "$T/signer.log"; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "a broken key file on SIGHUP was not reported"
+	sleep 0.1
+done
+kill -0 $SIGNER_PID || fail "signer died on a bad reload"
+[ "$(metric $SIGNER_METRICS '^nts_signer_keys ')" = 2 ] || fail "bad reload changed the key set"
+python3 "$SRC/tests/interop/signer_proto.py" "$T/signer.sock" "$T/renewed.key" \
+	"$T/renewed.pem" "$T" || fail "the kept key set does not sign"
 echo "signer_proto: ok"
