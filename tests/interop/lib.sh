@@ -22,13 +22,23 @@ KEYCTL=$BUILD/tools/nts-keyctl
 QUERY=$BUILD/tools/nts-query
 
 # free_port: an unused TCP and UDP port on loopback
+# Ports come from 10000 up to the start of the kernel's ephemeral range, so
+# that no client socket (ours, chronyd's, nts-bench's many) can be given
+# the port between this check and the daemon's bind. Ports already handed
+# out in this test are not handed out again.
+EPH_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$EPH_LOW" -gt 12000 ] 2>/dev/null || EPH_LOW=32768
 free_port() {
 	while :; do
-		p=$(( (RANDOM_BASE + $(od -An -N2 -tu2 /dev/urandom)) % 40000 + 20000 ))
-		if ! ss -Htuln "sport = :$p" 2>/dev/null | grep -q .; then echo $p; return; fi
+		p=$(( $(od -An -N2 -tu2 /dev/urandom) % (EPH_LOW - 10000) + 10000 ))
+		grep -qx "$p" "$T/.ports" 2>/dev/null && continue
+		if ! ss -Htuan "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p" >>"$T/.ports"
+			echo $p
+			return
+		fi
 	done
 }
-RANDOM_BASE=$$
 
 # make_pki: a throwaway CA and a server certificate for localhost,
 # 127.0.0.1 and ::1 ($T/ca.pem, $T/server.pem, $T/server.key)
