@@ -17,7 +17,7 @@ BENCH = shlex.split(E["BENCH"])
 SRC = E["SRC"]
 REPS = 3
 DUR = "2"
-KE_CONC = "16"
+KE_CONC = "64"
 PORTS = "64"
 SERVERS = {
     "ours": {"ke": "127.0.0.1:" + E["KE"], "ntp": "127.0.0.1:" + E["NTP"],

@@ -54,6 +54,8 @@ static void disconnect(struct ke_signer *s)
 		return;
 	}
 	uv_poll_stop(&s->poll);
+	s->num_queued = 0; /* their slots are failed below */
+	uv_check_stop(&s->flush);
 	/* the poll handle is tied to the descriptor: close it, and make a new
 	 * one at the next connect */
 	uv_close((uv_handle_t *)&s->poll, NULL);
@@ -113,6 +115,62 @@ static void on_readable(uv_poll_t *p, int status, int events)
 	(void)events;
 }
 
+/* flush_queue sends every queued request in one sendmmsg. Requests the
+ * socket does not take (full) are failed; an error other than a full socket
+ * drops the connection, which fails everything in flight. */
+static void flush_queue(struct ke_signer *s)
+{
+	struct mmsghdr msgs[KE_SIGN_QUEUE];
+	struct iovec iov[KE_SIGN_QUEUE];
+	int n = s->num_queued, sent = 0;
+
+	uv_check_stop(&s->flush);
+	if (n == 0 || s->fd < 0) {
+		s->num_queued = 0;
+		return;
+	}
+	memset(msgs, 0, sizeof(msgs[0]) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = s->queue[i];
+		iov[i].iov_len = s->queue_len[i];
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (sent < n) {
+		int r = sendmmsg(s->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0) {
+			sent += r;
+			continue;
+		}
+		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			LOG_RL_WARN("signer %s: send failed: %s", s->path, strerror(errno));
+			s->num_queued = 0;
+			disconnect(s);
+			return;
+		}
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		break; /* socket full: fail the rest */
+	}
+	s->num_queued = 0;
+	for (int i = sent; i < n; i++) {
+		/* the id, not the slot: a cancelled request's slot may already
+		 * belong to a newer one */
+		uint32_t slot = s->queue_id[i] & (KE_SIGN_SLOTS - 1);
+		void *owner = s->slots[slot].owner;
+		if (owner != NULL && s->slots[slot].id == s->queue_id[i]) {
+			release_slot(s, slot);
+			s->done(owner, 0, NULL, 0);
+		}
+	}
+}
+
+static void on_flush(uv_check_t *h)
+{
+	flush_queue(h->data);
+}
+
 static void try_connect(struct ke_signer *s)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -158,20 +216,28 @@ void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_s
 		s->slots[i].owner = NULL;
 		s->free_slots[s->num_free++] = (uint16_t)i;
 	}
+	s->num_queued = 0;
 	uv_timer_init(loop, &s->retry);
 	s->retry.data = s;
+	uv_check_init(loop, &s->flush);
+	s->flush.data = s;
 	try_connect(s);
 }
 
 int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_KEY_ID_LEN],
                      uint16_t algorithm, const uint8_t *in, size_t in_len, uint32_t *out_ticket)
 {
-	uint8_t msg[KL_MAX_REQUEST];
 	struct kl_request req;
 	struct wbuf w;
 
 	if (s->fd < 0 || s->num_free == 0 || in_len == 0 || in_len > KL_MAX_INPUT) {
 		return 0;
+	}
+	if (s->num_queued == KE_SIGN_QUEUE) {
+		flush_queue(s);
+		if (s->fd < 0) {
+			return 0;
+		}
 	}
 	uint32_t slot = s->free_slots[s->num_free - 1];
 	s->seq++;
@@ -181,17 +247,14 @@ int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_K
 	req.algorithm = algorithm;
 	req.input = in;
 	req.input_len = in_len;
-	wbuf_init(&w, msg, sizeof(msg));
+	wbuf_init(&w, s->queue[s->num_queued], KL_MAX_REQUEST);
 	if (!kl_build_request(&w, &req)) {
 		return 0;
 	}
-	ssize_t n = send(s->fd, msg, w.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n != (ssize_t)w.len) {
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			LOG_RL_WARN("signer %s: send failed: %s", s->path, strerror(errno));
-			disconnect(s);
-		}
-		return 0;
+	s->queue_len[s->num_queued] = w.len;
+	s->queue_id[s->num_queued] = req.id;
+	if (s->num_queued++ == 0) {
+		uv_check_start(&s->flush, on_flush);
 	}
 	s->num_free--;
 	s->slots[slot].owner = owner;
@@ -227,4 +290,7 @@ void ke_signer_close(struct ke_signer *s)
 	}
 	uv_timer_stop(&s->retry);
 	uv_close((uv_handle_t *)&s->retry, NULL);
+	s->num_queued = 0;
+	uv_check_stop(&s->flush);
+	uv_close((uv_handle_t *)&s->flush, NULL);
 }

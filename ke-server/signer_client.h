@@ -20,6 +20,7 @@
 
 #define KE_SIGN_SLOT_BITS 12
 #define KE_SIGN_SLOTS     (1u << KE_SIGN_SLOT_BITS)
+#define KE_SIGN_QUEUE     32 /* requests sent together at the end of a loop turn */
 
 /* Called with the outcome of a request: |ok| with the signature, or not
  * (refused, malformed reply, connection lost). Never called for a request
@@ -33,6 +34,13 @@ struct ke_signer {
 	int fd;
 	uv_poll_t poll;
 	uv_timer_t retry;
+	/* requests made during one turn of the loop go out in one sendmmsg from
+	 * this check handle, so that the signer wakes once for all of them */
+	uv_check_t flush;
+	uint8_t queue[KE_SIGN_QUEUE][KL_MAX_REQUEST];
+	size_t queue_len[KE_SIGN_QUEUE];
+	uint32_t queue_id[KE_SIGN_QUEUE];
+	int num_queued;
 	int handles; /* poll/timer handles initialised and not yet closed */
 	int closing;
 	uint64_t backoff_ms;
@@ -50,8 +58,11 @@ struct ke_signer {
  * is immediate). */
 void ke_signer_init(struct ke_signer *s, uv_loop_t *loop, const char *path, ke_signer_done_fn done);
 
-/* ke_signer_submit sends a request now. Returns 1 with |*out_ticket| set,
- * or 0 if it could not be sent (not connected, socket full, no slot). */
+/* ke_signer_submit queues a request; the queue is sent at the end of the
+ * current loop turn (or at once when it is full). Returns 1 with
+ * |*out_ticket| set, or 0 if it cannot be sent (not connected, no slot). A
+ * queued request that the socket then refuses is failed through the done
+ * callback, like one whose reply never comes. */
 int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_KEY_ID_LEN],
                      uint16_t algorithm, const uint8_t *in, size_t in_len,
                      uint32_t *out_ticket) NTS_WUR;

@@ -256,32 +256,72 @@ static void conn_close(struct sg_conn *c)
 
 static void on_conn(uv_poll_t *p, int status, int events);
 
-/* send_reply sends one reply or parks it; returns 0 if the connection
- * must close. */
-static int send_reply(struct sg_conn *c, const uint8_t *msg, size_t len)
+/* The replies to one wakeup's requests, sent together (single-threaded). */
+static struct {
+	uint8_t msg[BATCH][KL_MAX_REPLY];
+	size_t len[BATCH];
+	int num;
+} out;
+
+/* send_replies sends the batched replies in one sendmmsg. If the socket is
+ * full, a single unsent reply is parked and reading stops until the peer
+ * drains; more than one means the peer stopped reading: it is a slow peer
+ * and the connection closes (its requests fail, the KE reconnects).
+ * Returns 0 if the connection must close. */
+static int send_replies(struct sg_conn *c)
 {
-	ssize_t n = send(c->fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n == (ssize_t)len) {
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	int n = out.num, sent = 0;
+
+	out.num = 0;
+	if (n == 0) {
 		return 1;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		/* stop reading until the peer drains its socket */
-		memcpy(c->pending, msg, len);
-		c->pending_len = len;
-		c->pending_since = mono_ns();
-		uv_poll_start(&c->poll, UV_WRITABLE | UV_DISCONNECT, on_conn);
+	memset(msgs, 0, sizeof(msgs[0]) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = out.msg[i];
+		iov[i].iov_len = out.len[i];
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (sent < n) {
+		int r = sendmmsg(c->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0) {
+			sent += r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			break;
+		} else {
+			d.fails[FAIL_SEND]++;
+			return 0;
+		}
+	}
+	if (sent == n) {
 		return 1;
 	}
-	d.fails[FAIL_SEND]++;
-	return 0;
+	if (n - sent > 1) {
+		d.fails[FAIL_SLOW_PEER]++;
+		LOG_RL_WARN("uid %u does not read its replies: closing the connection",
+		            (unsigned)c->uid);
+		return 0;
+	}
+	/* stop reading until the peer drains its socket */
+	memcpy(c->pending, out.msg[sent], out.len[sent]);
+	c->pending_len = out.len[sent];
+	c->pending_since = mono_ns();
+	uv_poll_start(&c->poll, UV_WRITABLE | UV_DISCONNECT, on_conn);
+	return 1;
 }
 
-/* handle answers one request; returns 0 if the connection must close. */
+/* handle answers one request into the reply batch (sent by send_replies);
+ * returns 0 if the connection must close. */
 static int handle(struct sg_conn *c, const uint8_t *msg, size_t len)
 {
 	struct kl_request req;
 	struct kl_reply rep = {0};
-	uint8_t sig[KL_MAX_SIG], out[KL_MAX_REPLY];
+	uint8_t sig[KL_MAX_SIG];
 	struct wbuf w;
 	CBS cbs;
 	uint64_t t0 = mono_ns();
@@ -310,13 +350,13 @@ static int handle(struct sg_conn *c, const uint8_t *msg, size_t len)
 		d.fails[rep.status]++;
 		log_debug("request %u: %s", (unsigned)req.id, kl_status_name(rep.status));
 	}
-	wbuf_init(&w, out, sizeof(out));
+	wbuf_init(&w, out.msg[out.num], KL_MAX_REPLY);
 	if (!kl_build_reply(&w, &rep)) {
 		return 0; /* our bug */
 	}
-	int ok = send_reply(c, out, w.len);
+	out.len[out.num++] = w.len;
 	metrics_hist_observe(&d.latency, latency_bounds, mono_ns() - t0);
-	return ok;
+	return 1;
 }
 
 static void on_conn(uv_poll_t *p, int status, int events)
@@ -344,13 +384,17 @@ static void on_conn(uv_poll_t *p, int status, int events)
 		c->pending_len = 0;
 		uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_conn);
 	}
-	for (int i = 0; i < BATCH && c->pending_len == 0; i++) {
+	/* up to BATCH requests, then their replies in one sendmmsg: the peer
+	 * wakes once for all of them */
+	out.num = 0;
+	for (int i = 0; i < BATCH; i++) {
 		/* MSG_TRUNC: the real length of an oversized message */
 		ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			return;
+			break;
 		}
 		if (n <= 0) {
+			out.num = 0;
 			conn_close(c); /* closed or failed */
 			return;
 		}
@@ -358,13 +402,18 @@ static void on_conn(uv_poll_t *p, int status, int events)
 			d.fails[FAIL_MALFORMED]++;
 			LOG_RL_WARN("oversized request from uid %u: closing the connection",
 			            (unsigned)c->uid);
+			out.num = 0;
 			conn_close(c);
 			return;
 		}
 		if (!handle(c, buf, (size_t)n)) {
+			out.num = 0;
 			conn_close(c);
 			return;
 		}
+	}
+	if (!send_replies(c)) {
+		conn_close(c);
 	}
 }
 
