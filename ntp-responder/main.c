@@ -185,7 +185,7 @@ static void config_defaults(struct resp_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->serve_plain = 1;
 	cfg->seccomp = 1;
-	cfg->socketbuffer = 4 * 1024 * 1024;
+	cfg->socketbuffer = 1024 * 1024;
 	cfg->loglevel = LOG_LVL_INFO;
 	cfg->sync.mode = SYNC_NTP;
 	l.argv[0] = "127.0.0.1:123";
