@@ -1,0 +1,55 @@
+# ntpsec_client.sh: Debian's NTPsec ntpd as an NTS client of our KE server
+# and responder. Checked from both sides: our counters (KE handshakes, NTS
+# responses, no NAKs) and NTPsec's own view (ntpq: the association is
+# reachable, authenticated and NTS; its NTS counters show good responses and
+# no bad ones; its log shows it took our Server and Port records and AEAD).
+# Runs in a private network namespace (see ntpsec_netns in lib.sh).
+. "$SRC/tests/interop/lib.sh"
+ntpsec_netns
+make_pki
+make_keys
+NTP=$(free_port)
+KE=$(free_port)
+start_responder $NTP
+start_ke $KE $NTP
+# NTS-KE to localhost:$KE, trusting only the test CA; polls every 1-2 s.
+ntpsec_start "server localhost:$KE nts ca $T/ca.pem iburst minpoll 0 maxpoll 1"
+
+# ntpsec_stat NAME: a counter from ntpq's ntsinfo ("NTS client recvs good")
+ntpsec_stat() {
+	"$NTPQ" -c ntsinfo 127.0.0.1 2>/dev/null | sed -n "s/^$1:[[:space:]]*\([0-9]*\)\$/\1/p"
+}
+i=0
+while :; do
+	good=$(ntpsec_stat "NTS client recvs good")
+	[ "${good:-0}" -ge 4 ] && break
+	i=$((i + 1))
+	[ $i -gt 25 ] && fail "NTPsec got ${good:-no} good NTS responses in 25 s"
+	kill -0 $NTPD_PID 2>/dev/null || fail "ntpd exited"
+	sleep 1
+done
+"$NTPQ" -c as -c "rv &1" 127.0.0.1 >"$T/rv.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv.txt")"
+"$NTPQ" -c ntsinfo 127.0.0.1 >"$T/ntsinfo.txt" 2>&1
+cat "$T/rv.txt" "$T/ntsinfo.txt" >"$T/ntpq.log"
+# status word: configured, authentication enabled, authenticated, reachable
+grep -q 'status=[0-9a-f]* conf, authenb, auth, reach' "$T/rv.txt" || fail "association not authenticated: $(head -3 "$T/rv.txt")"
+grep -q 'srcadr=127.0.0.1, srcport='"$NTP"',' "$T/rv.txt" || fail "not polling our responder on port $NTP"
+grep -q 'flash=00 ok' "$T/rv.txt" || fail "NTPsec flags our samples: $(grep flash "$T/rv.txt")"
+cookies=$(sed -n 's/.*ntscookies=\([0-9]*\).*/\1/p' "$T/rv.txt")
+[ "${cookies:-0}" -ge 6 ] || fail "NTPsec holds ${cookies:-no} cookies (we give one back per response)"
+[ "$(ntpsec_stat "NTS client recvs w error")" = 0 ] || fail "NTPsec counted NTS responses in error"
+[ "$(ntpsec_stat "NTS KE client probes good")" = 1 ] || fail "NTPsec did not count one good NTS-KE"
+[ "$(ntpsec_stat "NTS KE client probes bad")" = 0 ] || fail "NTPsec counted a bad NTS-KE"
+grep -q "NTSc: Using server 127.0.0.1=>127.0.0.1" "$T/ntpd.log" || fail "Server record not taken"
+grep -q "NTSc: Using port $NTP\$" "$T/ntpd.log" || fail "Port record not taken"
+grep -q "NTSc: Got 8 cookies, length [0-9]*, aead=15\." "$T/ntpd.log" || fail "no 8 cookies with AEAD 15"
+
+[ "$(metric $KE_METRICS 'outcome="ok"')" = 1 ] || fail "KE server did not count exactly one handshake"
+nts=$(metric $RESP_METRICS 'responses_total\{kind="nts"')
+[ "$nts" -ge "$good" ] || fail "responder counted $nts NTS responses, NTPsec $good good ones"
+for r in unknown_key expired_key bad_cookie bad_auth no_keys; do
+	[ "$(metric $RESP_METRICS "reason=\"$r\"")" = 0 ] || fail "NAK $r counted"
+done
+offset=$(sed -n 's/.* offset=\(-\{0,1\}[0-9.]*\),.*/\1/p' "$T/rv.txt")
+echo "ntpsec_client: $NTPSEC_VERSION: NTS-KE ok (AEAD 15), $good authenticated responses" \
+	"(responder: $nts NTS), $cookies cookies held, offset $offset ms"
