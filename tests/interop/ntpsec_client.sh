@@ -4,16 +4,29 @@
 # reachable, authenticated and NTS; its NTS counters show good responses and
 # no bad ones; its log shows it took our Server and Port records and AEAD).
 # Runs in a private network namespace (see ntpsec_netns in lib.sh).
+# NTPSEC_AEAD=17: NTPsec asks for AES-SIV-CMAC-512 only (its "aead" option),
+# which our KE server then offers besides 30 and 15.
 . "$SRC/tests/interop/lib.sh"
 ntpsec_netns
+AEAD=${NTPSEC_AEAD:-15}
 make_pki
 make_keys
 NTP=$(free_port)
 KE=$(free_port)
 start_responder $NTP
-start_ke $KE $NTP
+case $AEAD in
+15)
+	start_ke $KE $NTP
+	opts=""
+	;;
+17)
+	start_ke $KE $NTP "aead 30 15 17"
+	opts="aead AES_SIV_CMAC_512"
+	;;
+*) fail "NTPSEC_AEAD $AEAD: 15 or 17" ;;
+esac
 # NTS-KE to localhost:$KE, trusting only the test CA; polls every 1-2 s.
-ntpsec_start "server localhost:$KE nts ca $T/ca.pem iburst minpoll 0 maxpoll 1"
+ntpsec_start "server localhost:$KE nts ca $T/ca.pem $opts iburst minpoll 0 maxpoll 1"
 
 # ntpsec_stat NAME: a counter from ntpq's ntsinfo ("NTS client recvs good")
 ntpsec_stat() {
@@ -42,14 +55,15 @@ cookies=$(sed -n 's/.*ntscookies=\([0-9]*\).*/\1/p' "$T/rv.txt")
 [ "$(ntpsec_stat "NTS KE client probes bad")" = 0 ] || fail "NTPsec counted a bad NTS-KE"
 grep -q "NTSc: Using server 127.0.0.1=>127.0.0.1" "$T/ntpd.log" || fail "Server record not taken"
 grep -q "NTSc: Using port $NTP\$" "$T/ntpd.log" || fail "Port record not taken"
-grep -q "NTSc: Got 8 cookies, length [0-9]*, aead=15\." "$T/ntpd.log" || fail "no 8 cookies with AEAD 15"
+grep -q "NTSc: Got 8 cookies, length [0-9]*, aead=$AEAD\." "$T/ntpd.log" || fail "no 8 cookies with AEAD $AEAD"
 
 [ "$(metric $KE_METRICS 'outcome="ok"')" = 1 ] || fail "KE server did not count exactly one handshake"
+[ "$(metric $KE_METRICS "nts_ke_aead_total\\{aead=\"$AEAD\"")" = 1 ] || fail "KE server did not count AEAD $AEAD"
 nts=$(metric $RESP_METRICS 'responses_total\{kind="nts"')
 [ "$nts" -ge "$good" ] || fail "responder counted $nts NTS responses, NTPsec $good good ones"
 for r in unknown_key expired_key bad_cookie bad_auth no_keys; do
 	[ "$(metric $RESP_METRICS "reason=\"$r\"")" = 0 ] || fail "NAK $r counted"
 done
 offset=$(sed -n 's/.* offset=\(-\{0,1\}[0-9.]*\),.*/\1/p' "$T/rv.txt")
-echo "ntpsec_client: $NTPSEC_VERSION: NTS-KE ok (AEAD 15), $good authenticated responses" \
+echo "ntpsec_client: $NTPSEC_VERSION: NTS-KE ok (AEAD $AEAD), $good authenticated responses" \
 	"(responder: $nts NTS), $cookies cookies held, offset $offset ms"
