@@ -193,6 +193,7 @@ ntpsec_netns() {
 	"$NTPQ" --version >/dev/null 2>&1 || skip "ntpq does not run (python3-ntp missing?)"
 	command -v setpriv >/dev/null || skip "setpriv (util-linux) missing"
 	if [ "${NTS_IN_NETNS:-0}" = 1 ]; then
+		[ "$(ip -o link show | wc -l)" = 1 ] || fail "not in a private network namespace"
 		ip link set lo up || fail "cannot bring up lo in the namespace"
 		return 0
 	fi
