@@ -275,8 +275,11 @@ int ntske_parse_response(struct ntske_response_view *out, CBS *msg, const uint16
 			uint16_t a;
 			num_aead++;
 			if (CBS_len(&body) == 2 && CBS_get_u16(&body, &a)) {
+				/* one we offered and can use: a caller may offer
+				 * ids this build does not implement (NTPsec
+				 * honours AEAD 16, which we lack) */
 				for (size_t i = 0; i < num_aeads; i++) {
-					if (aeads[i] == a) {
+					if (aeads[i] == a && aead_supported(a)) {
 						out->aead = a;
 						aead_ok = 1;
 					}

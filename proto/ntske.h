@@ -138,7 +138,8 @@ enum ntske_client_result {
 	NTSKE_RESP_OK = 0,
 	NTSKE_RESP_ERROR,      /* server sent an Error record (code in error_code) */
 	NTSKE_RESP_NO_NTPV4,   /* empty or other Next Protocol */
-	NTSKE_RESP_NO_AEAD,    /* empty AEAD record, or one we did not offer */
+	NTSKE_RESP_NO_AEAD,    /* empty AEAD record, one we did not offer, or one
+	                        * this build does not implement */
 	NTSKE_RESP_NO_COOKIES, /* valid, but no cookie */
 	NTSKE_RESP_MALFORMED,  /* anything else */
 };

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 . deploy/deps.sh
 # shellcheck disable=SC2086
 nts_install_missing $NTS_BUILD_PKGS $NTS_TEST_PKGS
+nts_unpack_ntpsec || echo "ntpsec not available: the NTPsec interop tests will skip"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"

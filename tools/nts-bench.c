@@ -1320,7 +1320,11 @@ int main(int argc, char **argv)
 				if (opt.num_aeads == 4) {
 					usage();
 				}
-				opt.aeads[opt.num_aeads++] = (uint16_t)parse_int(t, 1, 65535);
+				opt.aeads[opt.num_aeads] = (uint16_t)parse_int(t, 1, 65535);
+				if (!aead_supported(opt.aeads[opt.num_aeads++])) {
+					fprintf(stderr, "nts-bench: AEAD %s: not implemented\n", t);
+					usage();
+				}
 			}
 			if (opt.num_aeads == 0) {
 				usage();

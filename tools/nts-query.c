@@ -513,7 +513,12 @@ int main(int argc, char **argv)
 			char *save = NULL;
 			for (char *t = strtok_r(optarg, ",", &save); t != NULL && opt.num_aeads < 4;
 			     t = strtok_r(NULL, ",", &save)) {
-				opt.aeads[opt.num_aeads++] = (uint16_t)atoi(t);
+				int id = atoi(t);
+				if (id <= 0 || id > 65535 || !aead_supported((uint16_t)id)) {
+					fail(EXIT_USAGE,
+					     "AEAD %s is not implemented here (15, 17, 30)", t);
+				}
+				opt.aeads[opt.num_aeads++] = (uint16_t)id;
 			}
 			break;
 		}

@@ -172,3 +172,77 @@ chrony_conf() {
 		echo "cmdport 0"
 	} >"$f"
 }
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# NTPsec (Debian's ntpsec 1.2.x), an independent NTS client and server.
+# deploy/deps.sh unpacks the package into $NTS_NTPSEC_ROOT rather than
+# installing it (it conflicts with chrony and would start a system ntpd);
+# an installed NTPsec ntpd is used if there is no unpacked one.
+#
+# ntpd always binds UDP port 123 and its NTS-KE server TCP port 4460 (1.2.2
+# has no option for either), so the NTPsec tests run whole, our daemons
+# included, in a network namespace of their own: ntpsec_netns re-runs the
+# test script there. It also finds ntpd and ntpq ($NTPD, $NTPQ) or skips.
+ntpsec_netns() {
+	NTPSEC_ROOT=${NTS_NTPSEC_ROOT:-/opt/nts-peers/ntpsec}
+	if [ -x "$NTPSEC_ROOT/usr/sbin/ntpd" ]; then
+		NTPD=$NTPSEC_ROOT/usr/sbin/ntpd
+		NTPQ=$NTPSEC_ROOT/usr/bin/ntpq
+	elif command -v ntpd >/dev/null && ntpd -V 2>&1 | grep -q ntpsec; then
+		NTPD=$(command -v ntpd)
+		NTPQ=$(command -v ntpq || echo /usr/bin/ntpq)
+	else
+		skip "NTPsec's ntpd not found (deploy/deps.sh nts_unpack_ntpsec puts it in $NTPSEC_ROOT)"
+	fi
+	NTPSEC_VERSION=$("$NTPD" -V 2>&1) || skip "$NTPD does not run: $NTPSEC_VERSION"
+	echo "$NTPSEC_VERSION" | grep -q '^ntpd ntpsec-1\.' || skip "not NTPsec 1.x: $NTPSEC_VERSION"
+	"$NTPQ" --version >/dev/null 2>&1 || skip "ntpq does not run (python3-ntp missing?)"
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) missing"
+	if [ "${NTS_IN_NETNS:-0}" = 1 ]; then
+		[ "$(ip -o link show | wc -l)" = 1 ] || fail "not in a private network namespace"
+		ip link set lo up || fail "cannot bring up lo in the namespace"
+		return 0
+	fi
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace (unshare -n needs CAP_SYS_ADMIN)"
+	rm -rf "$T"
+	trap - EXIT INT TERM
+	NTS_IN_NETNS=1 exec unshare -n sh "$0"
+}
+
+# ntpsec_start LINES...: NTPsec's ntpd in the foreground (-n) with its own
+# configuration, log, statistics and cookie-key files in $T; nothing under
+# /etc or /var. It can never touch the clock: it runs without CAP_SYS_TIME
+# (removed from the bounding and inheritable sets by setpriv, so every
+# clock_settime/adjtimex that would change the clock fails with EPERM; the
+# test checks the capability is gone), and "disable ntp" and
+# "disable kernel" open the clock discipline loop besides.
+ntpsec_start() {
+	{
+		printf '%s\n' "$@"
+		echo "nts cookie $T/ntpsec-cookie-keys"
+		echo "disable ntp"
+		echo "disable kernel"
+		echo "logfile $T/ntpd.log"
+		echo "statsdir $T/"
+		echo "restrict 127.0.0.1"
+		echo "restrict ::1"
+	} >"$T/ntp.conf"
+	setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
+		"$NTPD" -n -c "$T/ntp.conf" >"$T/ntpd-stderr.log" 2>&1 &
+	PIDS="$PIDS $!"
+	NTPD_PID=$!
+	i=0
+	until "$NTPQ" -c "rv 0 version" 127.0.0.1 2>/dev/null | grep -q ntpsec; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "ntpd did not answer ntpq"
+		kill -0 $NTPD_PID 2>/dev/null || fail "ntpd exited"
+		sleep 0.2
+	done
+	# CAP_SYS_TIME is capability 25
+	eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$NTPD_PID/status)
+	[ $(((0x$eff >> 25) & 1)) = 0 ] || fail "ntpd has CAP_SYS_TIME (CapEff $eff)"
+}

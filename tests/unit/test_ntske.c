@@ -285,6 +285,27 @@ static void test_builders(void)
 	CBS_init(&cbs, buf, len);
 	CHECK(!ntske_parse_response(&view, &cbs, only15, 1));
 	CHECK_EQ(view.result, NTSKE_RESP_NO_AEAD);
+	/* an AEAD the client offered but cannot use (NTPsec's server honours
+	 * 16, AES-SIV-CMAC-384, which we do not implement): refused, never a
+	 * session with a zero-length key */
+	resp.aead = AEAD_AES_SIV_CMAC_384;
+	resp.echo_compliant = 0;
+	const uint16_t with16[] = {AEAD_AES_SIV_CMAC_384, 15};
+	CBB_init_fixed(&cbb, buf, sizeof(buf));
+	CHECK(ntske_build_response(&cbb, &resp));
+	CHECK(CBB_finish(&cbb, NULL, &len));
+	CBS_init(&cbs, buf, len);
+	CHECK(!ntske_parse_response(&view, &cbs, with16, 2));
+	CHECK_EQ(view.result, NTSKE_RESP_NO_AEAD);
+	/* the same response with AEAD 17, which we do implement, is fine */
+	resp.aead = AEAD_AES_SIV_CMAC_512;
+	const uint16_t with17[] = {AEAD_AES_SIV_CMAC_512, 15};
+	CBB_init_fixed(&cbb, buf, sizeof(buf));
+	CHECK(ntske_build_response(&cbb, &resp));
+	CHECK(CBB_finish(&cbb, NULL, &len));
+	CBS_init(&cbs, buf, len);
+	CHECK(ntske_parse_response(&view, &cbs, with17, 2));
+	CHECK_EQ(view.aead, AEAD_AES_SIV_CMAC_512);
 
 	/* no common AEAD: empty AEAD record, no cookies even if given */
 	resp.aead = 0;
