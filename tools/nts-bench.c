@@ -56,6 +56,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "common/hostport.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
 #include "tools/benchstat.h"
@@ -157,20 +158,8 @@ struct target {
 static void split_host_port(const char *in, char *host, size_t host_len, char *port,
                             size_t port_len, const char *def_port)
 {
-	const char *colon = strrchr(in, ':');
-	if (in[0] == '[') {
-		const char *close = strchr(in, ']');
-		if (close == NULL) {
-			die(EXIT_USAGE, "bad address %s", in);
-		}
-		snprintf(host, host_len, "%.*s", (int)(close - in - 1), in + 1);
-		snprintf(port, port_len, "%s", close[1] == ':' ? close + 2 : def_port);
-	} else if (colon != NULL && strchr(in, ':') == colon) {
-		snprintf(host, host_len, "%.*s", (int)(colon - in), in);
-		snprintf(port, port_len, "%s", colon + 1);
-	} else {
-		snprintf(host, host_len, "%s", in);
-		snprintf(port, port_len, "%s", def_port);
+	if (!hostport_split(host, host_len, port, port_len, in, def_port)) {
+		die(EXIT_USAGE, "bad address %s", in);
 	}
 }
 

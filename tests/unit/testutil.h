@@ -29,6 +29,16 @@ static int test_failures;
 		}                                                                                  \
 	} while (0)
 
+#define CHECK_STR_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (strcmp(a_, b_) != 0) {                                                         \
+			fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,       \
+			        __LINE__, #a, a_, b_);                                             \
+			test_failures++;                                                           \
+		}                                                                                  \
+	} while (0)
+
 static inline void test_hexdump(const char *what, const uint8_t *p, size_t n)
 {
 	fprintf(stderr, "  %s (%zu): ", what, n);
