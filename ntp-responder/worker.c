@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -105,6 +106,42 @@ static size_t reply_cmsg(struct slot *s, const struct msghdr *rx, struct timespe
 	return tx_len;
 }
 
+/*
+ * A response's transmit timestamp (T3) is read just before it is sealed, so
+ * every microsecond it then waits for the rest of a batch is an error in
+ * the client's offset (half of it) and delay. Responses therefore go out
+ * once the oldest unsent one is WORKER_TX_DELAY_NS old, not only at the end
+ * of a receive batch: under load a sendmmsg carries a handful of responses
+ * instead of a whole receive batch (WORKER_BATCH), which costs a few per cent of throughput and
+ * keeps T3 within about 20 us (plus one response's work) of the wire.
+ */
+#define WORKER_TX_DELAY_NS 20000
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void send_all(struct worker *w, int fd, struct mmsghdr *tx, int m)
+{
+	int sent = 0;
+	while (sent < m) {
+		int r = sendmmsg(fd, tx + sent, (unsigned)(m - sent), 0);
+		if (r < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			/* drop this one, keep the rest of the batch */
+			metrics_inc(&w->stats.send_errors);
+			sent++;
+			continue;
+		}
+		sent += r;
+	}
+}
+
 static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mmsghdr *rx,
                          struct mmsghdr *tx)
 {
@@ -126,6 +163,7 @@ static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mm
 			return; /* EAGAIN: drained */
 		}
 		int m = 0;
+		uint64_t first_tx = 0;
 		for (int i = 0; i < n; i++) {
 			struct slot *s = &slots[i];
 			struct timespec t2;
@@ -148,21 +186,15 @@ static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mm
 			tx[m].msg_hdr.msg_control = cmsg_len > 0 ? s->tx_cmsg.buf : NULL;
 			tx[m].msg_hdr.msg_controllen = cmsg_len;
 			m++;
-		}
-		int sent = 0;
-		while (sent < m) {
-			int r = sendmmsg(fd, tx + sent, (unsigned)(m - sent), 0);
-			if (r < 0) {
-				if (errno == EINTR) {
-					continue;
-				}
-				/* drop this one, keep the rest of the batch */
-				metrics_inc(&w->stats.send_errors);
-				sent++;
-				continue;
+			uint64_t now = mono_ns();
+			if (m == 1) {
+				first_tx = now;
+			} else if (now - first_tx >= WORKER_TX_DELAY_NS) {
+				send_all(w, fd, tx, m);
+				m = 0;
 			}
-			sent += r;
 		}
+		send_all(w, fd, tx, m);
 		if (n < WORKER_BATCH) {
 			return;
 		}
