@@ -1,8 +1,10 @@
 # ops_metrics_doc.sh: docs/metrics.md cannot drift from the code. Scrapes
-# both daemons and fails if a metric family is undocumented, documented
+# all three daemons (the KE server keyless, so that the signer and the KE
+# server's signer metrics are there too) and fails if a metric family is undocumented, documented
 # with another type, documented but not exposed, or if a label value seen
 # in a scrape is not listed where the documentation lists values.
 . "$SRC/tests/interop/lib.sh"
+NTS_KEYLESS=1
 make_pki
 make_keys
 NTP=$(free_port)
@@ -11,7 +13,7 @@ start_responder $NTP
 start_ke $KE $NTP
 # some traffic, so that every kind of sample has been produced once
 $QUERY --ca "$T/ca.pem" localhost:$KE >/dev/null || fail "query"
-python3 - "$SRC/docs/metrics.md" "$KE_METRICS" "$RESP_METRICS" <<'PY' || fail "docs/metrics.md and the scrapes disagree"
+python3 - "$SRC/docs/metrics.md" "$KE_METRICS" "$RESP_METRICS" "$SIGNER_METRICS" <<'PY' || fail "docs/metrics.md and the scrapes disagree"
 import re, sys, urllib.request
 doc, ports = sys.argv[1], sys.argv[2:]
 documented = {}  # name -> (type, {label: set(values) or None})
