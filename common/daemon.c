@@ -29,9 +29,8 @@ int daemon_drop_privileges(const char *user)
 		return 0;
 	}
 	if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
-	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
-	    rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid ||
-	    getgroups(0, NULL) != 0) {
+	    ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid || rgid != pw->pw_gid ||
+	    egid != pw->pw_gid || sgid != pw->pw_gid || getgroups(0, NULL) != 0) {
 		log_err("privileges to %s not fully dropped", user);
 		return 0;
 	}

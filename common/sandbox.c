@@ -16,7 +16,6 @@
 
 #include <seccomp.h>
 
-
 /* Every daemon: I/O on descriptors it has, the event loop, memory, threads,
  * time, signals, randomness, and the file operations of reloads (reading
  * keys and certificates, watching directories, writing a health file). */

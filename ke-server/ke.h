@@ -36,8 +36,8 @@ struct ke_config {
 	char cert[KE_MAX_CERTS][1024];
 	char key[KE_MAX_CERTS][1024]; /* empty: keyless (signed by nts-signer) */
 	int num_certs;
-	char signer[108];              /* nts-signer socket; empty: in-process keys */
-	uint64_t signer_deadline_ms;   /* per signature request */
+	char signer[108];            /* nts-signer socket; empty: in-process keys */
+	uint64_t signer_deadline_ms; /* per signature request */
 	int seccomp;
 	char keyfile[1024], deployment[1024], boxkey[1024];
 	char ntpserver[NTSKE_MAX_SERVER_LEN + 1];  /* all families */
@@ -74,7 +74,7 @@ struct ke_stats {
 	metrics_counter source_limited;
 	metrics_counter no_keys; /* answered with Error 2 */
 	metrics_counter internal_error;
-	metrics_counter signer_failure; /* signer down, slow or refusing */
+	metrics_counter signer_failure;     /* signer down, slow or refusing */
 	metrics_counter aead[KE_MAX_AEADS]; /* by index into config aeads */
 	metrics_counter cookies;
 	struct metrics_hist latency;

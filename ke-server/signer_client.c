@@ -137,7 +137,8 @@ static void flush_queue(struct ke_signer *s)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (sent < n) {
-		int r = sendmmsg(s->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+		int r =
+		    sendmmsg(s->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r > 0) {
 			sent += r;
 			continue;

@@ -169,13 +169,20 @@ static int d_seccomp(void *c, const struct cfg_line *l)
 }
 
 static const struct cfg_directive directives[] = {
-    {"listen", 1, 1, d_listen, 1},     {"workers", 1, 1, d_workers, 0},
-    {"plain", 1, 1, d_plain, 0},       {"pinworkers", 1, 1, d_pin, 0},
-    {"keyfile", 1, 1, d_keyfile, 0},   {"deployment", 1, 1, d_deployment, 0},
-    {"boxkey", 1, 1, d_boxkey, 0},     {"syncsource", 1, 3, d_syncsource, 0},
-    {"metrics", 1, 1, d_metrics, 0},   {"healthfile", 1, 1, d_healthfile, 0},
-    {"loglevel", 1, 1, d_loglevel, 0}, {"syslog", 1, 1, d_syslog, 0},
-    {"user", 1, 1, d_user, 0},         {"seccomp", 1, 1, d_seccomp, 0},
+    {"listen", 1, 1, d_listen, 1},
+    {"workers", 1, 1, d_workers, 0},
+    {"plain", 1, 1, d_plain, 0},
+    {"pinworkers", 1, 1, d_pin, 0},
+    {"keyfile", 1, 1, d_keyfile, 0},
+    {"deployment", 1, 1, d_deployment, 0},
+    {"boxkey", 1, 1, d_boxkey, 0},
+    {"syncsource", 1, 3, d_syncsource, 0},
+    {"metrics", 1, 1, d_metrics, 0},
+    {"healthfile", 1, 1, d_healthfile, 0},
+    {"loglevel", 1, 1, d_loglevel, 0},
+    {"syslog", 1, 1, d_syslog, 0},
+    {"user", 1, 1, d_user, 0},
+    {"seccomp", 1, 1, d_seccomp, 0},
     {"socketbuffer", 1, 1, d_socketbuffer, 0},
 };
 

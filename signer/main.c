@@ -286,7 +286,8 @@ static int send_replies(struct sg_conn *c)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (sent < n) {
-		int r = sendmmsg(c->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+		int r =
+		    sendmmsg(c->fd, msgs + sent, (unsigned)(n - sent), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r > 0) {
 			sent += r;
 		} else if (r < 0 && errno == EINTR) {

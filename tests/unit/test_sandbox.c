@@ -34,7 +34,8 @@ static void child(int what, int debug)
 		char b[16];
 		int f = open("/proc/self/stat", O_RDONLY);
 		if (fd < 0 || f < 0 || read(f, b, sizeof(b)) <= 0 ||
-		    pthread_create(&t, NULL, thread_main, NULL) != 0 || pthread_join(t, NULL) != 0) {
+		    pthread_create(&t, NULL, thread_main, NULL) != 0 ||
+		    pthread_join(t, NULL) != 0) {
 			_exit(3);
 		}
 		_exit(0);

@@ -33,7 +33,7 @@ static int test_failures;
 	do {                                                                                       \
 		const char *a_ = (a), *b_ = (b);                                                   \
 		if (strcmp(a_, b_) != 0) {                                                         \
-			fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,       \
+			fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,        \
 			        __LINE__, #a, a_, b_);                                             \
 			test_failures++;                                                           \
 		}                                                                                  \
