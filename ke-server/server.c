@@ -277,7 +277,9 @@ struct ke_conn {
 	enum sign_state sign;
 	int signer_failed; /* the handshake failed for want of a signature */
 	uint32_t sign_ticket;
-	uint8_t *sig; /* the signer's answer, until BoringSSL takes it */
+	/* the signer's answer, borrowed from the reply buffer while on_signed
+	 * drives the handshake (keyless_complete copies it out) */
+	const uint8_t *sig;
 	size_t sig_len;
 	size_t req_len;
 	uint8_t req[]; /* max_request bytes */
@@ -305,7 +307,6 @@ static void conn_freed(uv_handle_t *h)
 		return;
 	}
 	SSL_free(c->ssl); /* frees the BIOs */
-	free(c->sig);
 	free(c);
 }
 
@@ -645,11 +646,17 @@ static void on_deadline(uv_timer_t *t)
 
 static void on_sign_deadline(uv_timer_t *t);
 
-static void restart_conn_deadline(struct ke_conn *c)
+/* conn_ms_left: what is left of the connection's deadline (at least 1) */
+static uint64_t conn_ms_left(const struct ke_conn *c)
 {
 	uint64_t deadline = c->w->srv->cfg.deadline_ms;
 	uint64_t spent = (mono_ns() - c->start_ns) / 1000000u;
-	uv_timer_start(&c->timer, on_deadline, spent < deadline ? deadline - spent : 1, 0);
+	return spent < deadline ? deadline - spent : 1;
+}
+
+static void restart_conn_deadline(struct ke_conn *c)
+{
+	uv_timer_start(&c->timer, on_deadline, conn_ms_left(c), 0);
 }
 
 static enum ssl_private_key_result_t keyless_sign(SSL *ssl, uint8_t *out, size_t *out_len,
@@ -669,9 +676,7 @@ static enum ssl_private_key_result_t keyless_sign(SSL *ssl, uint8_t *out, size_t
 		return ssl_private_key_failure;
 	}
 	c->sign = SIGN_PENDING;
-	uint64_t deadline = c->w->srv->cfg.signer_deadline_ms;
-	uint64_t spent = (mono_ns() - c->start_ns) / 1000000u;
-	uint64_t left = spent < c->w->srv->cfg.deadline_ms ? c->w->srv->cfg.deadline_ms - spent : 1;
+	uint64_t deadline = c->w->srv->cfg.signer_deadline_ms, left = conn_ms_left(c);
 	uv_timer_start(&c->timer, on_sign_deadline, deadline < left ? deadline : left, 0);
 	return ssl_private_key_retry;
 }
@@ -689,7 +694,6 @@ static enum ssl_private_key_result_t keyless_complete(SSL *ssl, uint8_t *out, si
 		}
 		memcpy(out, c->sig, c->sig_len);
 		*out_len = c->sig_len;
-		free(c->sig);
 		c->sig = NULL;
 		c->sign = SIGN_NONE;
 		return ssl_private_key_success;
@@ -708,14 +712,15 @@ static void on_signed(void *owner, int ok, const uint8_t *sig, size_t sig_len)
 	if (c->sign != SIGN_PENDING || c->state == CONN_CLOSING) {
 		return;
 	}
-	c->sign = SIGN_FAILED;
-	if (ok && (c->sig = malloc(sig_len)) != NULL) {
-		memcpy(c->sig, sig, sig_len);
-		c->sig_len = sig_len;
-		c->sign = SIGN_DONE;
-	}
+	c->sign = ok ? SIGN_DONE : SIGN_FAILED;
+	c->sig = sig;
+	c->sig_len = sig_len;
 	restart_conn_deadline(c);
-	drive(c);
+	drive(c); /* BoringSSL calls keyless_complete, which copies the signature */
+	if (c->sign == SIGN_DONE) {
+		c->sign = SIGN_FAILED; /* not taken: the buffer is gone after this */
+	}
+	c->sig = NULL;
 }
 
 static void on_sign_deadline(uv_timer_t *t)
