@@ -24,6 +24,32 @@ int aead_supported(uint16_t id)
 	return aead_key_len(id) != 0;
 }
 
+int aead_parse_list(uint16_t *out, size_t max, size_t *out_num, const char *s)
+{
+	size_t num = 0;
+	*out_num = 0;
+	for (;;) {
+		unsigned long v = 0;
+		size_t digits = 0;
+		while (*s >= '0' && *s <= '9' && v <= 65535) {
+			v = v * 10 + (unsigned long)(*s++ - '0');
+			digits++;
+		}
+		if (digits == 0 || v > 65535 || num == max || !aead_supported((uint16_t)v)) {
+			return 0;
+		}
+		out[num++] = (uint16_t)v;
+		if (*s == '\0') {
+			break;
+		}
+		if (*s++ != ',') {
+			return 0;
+		}
+	}
+	*out_num = num;
+	return 1;
+}
+
 size_t aead_key_len(uint16_t id)
 {
 	switch (id) {

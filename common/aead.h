@@ -27,21 +27,21 @@
 #define AEAD_AES_SIV_CMAC_256 15
 #define AEAD_AES_SIV_CMAC_384 16 /* not supported */
 #define AEAD_AES_SIV_CMAC_512 17
-#define AEAD_AES_128_GCM_SIV 30
-#define AEAD_AES_256_GCM_SIV 31 /* not supported */
+#define AEAD_AES_128_GCM_SIV  30
+#define AEAD_AES_256_GCM_SIV  31 /* not supported */
 
-#define AEAD_TAG_LEN 16
-#define AEAD_MAX_KEY_LEN 64
+#define AEAD_TAG_LEN       16
+#define AEAD_MAX_KEY_LEN   64
 #define AEAD_MAX_NONCE_LEN 16
 
 typedef struct aead_ctx {
 	uint16_t id; /* 0 when empty */
 	union {
 		struct {
-			AES_KEY mac;     /* K1: CMAC/S2V key */
-			AES_KEY ctr;     /* K2: CTR key */
-			uint8_t d1[16];  /* CMAC subkey K1 (dbl(L)) */
-			uint8_t d2[16];  /* CMAC subkey K2 (dbl(dbl(L))) */
+			AES_KEY mac;    /* K1: CMAC/S2V key */
+			AES_KEY ctr;    /* K2: CTR key */
+			uint8_t d1[16]; /* CMAC subkey K1 (dbl(L)) */
+			uint8_t d2[16]; /* CMAC subkey K2 (dbl(dbl(L))) */
 		} siv;
 		EVP_AEAD_CTX gcm;
 	} u;
@@ -49,6 +49,13 @@ typedef struct aead_ctx {
 
 /* aead_supported returns 1 if |id| is an AEAD this build implements. */
 int aead_supported(uint16_t id);
+
+/* aead_parse_list reads a comma-separated list of AEAD ids ("30,15", as
+ * the client tools take it) into |out| (room for |max|), in order. Returns
+ * 0 for an empty list or element, anything but a decimal number, an id
+ * this build does not implement (aead_supported), or more than |max| ids:
+ * a client must never offer what it cannot derive keys for. */
+int aead_parse_list(uint16_t *out, size_t max, size_t *out_num, const char *s) NTS_WUR;
 
 /* aead_key_len returns the key length of |id| in bytes (32, 64, 16), or 0
  * if unsupported. */
@@ -75,8 +82,8 @@ void aead_ctx_cleanup(aead_ctx *ctx);
  * not allowed. A nonce_len of 0 is allowed for SIV (deterministic mode).
  * Returns 1 on success, 0 on error. Never allocates. */
 int aead_seal(const aead_ctx *ctx, uint8_t *out, size_t *out_len, size_t max_out_len,
-	      const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
-	      const uint8_t *ad, size_t ad_len) NTS_WUR;
+              const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
+              const uint8_t *ad, size_t ad_len) NTS_WUR;
 
 /* aead_open checks and decrypts; returns 1 and sets |*out_len| to
  * in_len - AEAD_TAG_LEN on success, 0 if the input is too short or the tag
@@ -84,7 +91,7 @@ int aead_seal(const aead_ctx *ctx, uint8_t *out, size_t *out_len, size_t max_out
  * the plaintext is left in |out|. Same aliasing rules as aead_seal.
  * Built with NTS_FUZZING, the tag comparison is skipped. */
 int aead_open(const aead_ctx *ctx, uint8_t *out, size_t *out_len, size_t max_out_len,
-	      const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
-	      const uint8_t *ad, size_t ad_len) NTS_WUR;
+              const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
+              const uint8_t *ad, size_t ad_len) NTS_WUR;
 
 #endif

@@ -1301,25 +1301,16 @@ int main(int argc, char **argv)
 		case 's':
 			opt.sni = optarg;
 			break;
-		case 'A': {
-			opt.num_aeads = 0;
-			char *save = NULL;
-			for (char *t = strtok_r(optarg, ",", &save); t != NULL;
-			     t = strtok_r(NULL, ",", &save)) {
-				if (opt.num_aeads == 4) {
-					usage();
-				}
-				opt.aeads[opt.num_aeads] = (uint16_t)parse_int(t, 1, 65535);
-				if (!aead_supported(opt.aeads[opt.num_aeads++])) {
-					fprintf(stderr, "nts-bench: AEAD %s: not implemented\n", t);
-					usage();
-				}
-			}
-			if (opt.num_aeads == 0) {
+		case 'A':
+			if (!aead_parse_list(opt.aeads, NTS_ARRAY_SIZE(opt.aeads), &opt.num_aeads,
+			                     optarg)) {
+				fprintf(stderr,
+				        "nts-bench: --aead %s: ids this build implements "
+				        "(15, 17, 30), at most 4\n",
+				        optarg);
 				usage();
 			}
 			break;
-		}
 		case 'r':
 			if (!bs_parse_rates(opt.rates, 1, &opt.num_rates, optarg)) {
 				usage();

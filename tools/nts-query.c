@@ -51,7 +51,7 @@ static struct {
 	const char *ca, *sni, *ntp, *save, *load;
 	int insecure, json, plain;
 	uint16_t aeads[4];
-	int num_aeads;
+	size_t num_aeads;
 	int count;
 	double timeout;
 	int placeholders;
@@ -180,7 +180,7 @@ static void key_exchange(struct session *s, const char *target)
 	}
 	CBB cbb;
 	CBB_init_fixed(&cbb, req, sizeof(req));
-	if (!ntske_build_request(&cbb, opt.aeads, (size_t)opt.num_aeads, 1) ||
+	if (!ntske_build_request(&cbb, opt.aeads, opt.num_aeads, 1) ||
 	    !CBB_finish(&cbb, NULL, &req_len)) {
 		fail(EXIT_OTHER, "cannot build request");
 	}
@@ -202,7 +202,7 @@ static void key_exchange(struct session *s, const char *target)
 	struct ntske_response_view v;
 	CBS cbs;
 	CBS_init(&cbs, resp, resp_len);
-	ntske_parse_response(&v, &cbs, opt.aeads, (size_t)opt.num_aeads);
+	ntske_parse_response(&v, &cbs, opt.aeads, opt.num_aeads);
 	switch (v.result) {
 	case NTSKE_RESP_OK:
 		break;
@@ -497,20 +497,14 @@ int main(int argc, char **argv)
 		case 'i':
 			opt.insecure = 1;
 			break;
-		case 'A': {
-			opt.num_aeads = 0;
-			char *save = NULL;
-			for (char *t = strtok_r(optarg, ",", &save); t != NULL && opt.num_aeads < 4;
-			     t = strtok_r(NULL, ",", &save)) {
-				int id = atoi(t);
-				if (id <= 0 || id > 65535 || !aead_supported((uint16_t)id)) {
-					fail(EXIT_USAGE,
-					     "AEAD %s is not implemented here (15, 17, 30)", t);
-				}
-				opt.aeads[opt.num_aeads++] = (uint16_t)id;
+		case 'A':
+			if (!aead_parse_list(opt.aeads, NTS_ARRAY_SIZE(opt.aeads), &opt.num_aeads,
+			                     optarg)) {
+				fail(EXIT_USAGE,
+				     "--aead %s: ids this build implements (15, 17, 30), at most 4",
+				     optarg);
 			}
 			break;
-		}
 		case 'n':
 			opt.ntp = optarg;
 			break;

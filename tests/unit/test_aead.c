@@ -240,6 +240,33 @@ static void test_arguments(void)
 	CHECK(!aead_seal(&ctx, out, &out_len, sizeof(out), key, 12, key, 4, NULL, 0));
 }
 
+/* the client tools' --aead lists */
+static void test_parse_list(void)
+{
+	uint16_t list[4];
+	size_t n = 99;
+	CHECK(aead_parse_list(list, 4, &n, "30,15"));
+	CHECK_EQ(n, 2);
+	CHECK_EQ(list[0], 30);
+	CHECK_EQ(list[1], 15);
+	CHECK(aead_parse_list(list, 4, &n, "17"));
+	CHECK_EQ(n, 1);
+	CHECK(aead_parse_list(list, 4, &n, "15,15,30,17")); /* exactly max */
+	CHECK_EQ(n, 4);
+	static const char *const bad[] = {
+	    "",  "16",  "30,16", "30,", ",30",   "30,,15",     "30x",
+	    "x", "-15", " 15",   "15 ", "65551", "4294967311", "15,15,30,17,30",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = 99;
+		if (aead_parse_list(list, 4, &n, bad[i])) {
+			fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+			CHECK(0);
+		}
+		CHECK_EQ(n, 0);
+	}
+}
+
 int main(void)
 {
 	test_rfc5297_a1();
@@ -248,5 +275,6 @@ int main(void)
 	test_rfc8452();
 	test_roundtrip_and_tamper();
 	test_arguments();
+	test_parse_list();
 	return test_summary("aead");
 }
