@@ -4,8 +4,11 @@
 #include "common/daemon.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,4 +65,38 @@ int daemon_close_loop(uv_loop_t *loop)
 	uv_walk(loop, close_one, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return uv_loop_close(loop) == 0;
+}
+
+void daemon_parse_args(int argc, char **argv, const char *name, const char **conf, int *out_debug,
+                       int *out_check)
+{
+	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
+	                                         {"debug", no_argument, NULL, 'd'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
+	int c;
+
+	*out_debug = 0;
+	*out_check = 0;
+	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*conf = optarg;
+			break;
+		case 'd':
+			*out_debug = 1;
+			break;
+		case 'k':
+			*out_check = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind == argc) {
+		return;
+	}
+usage:
+	fprintf(stderr, "usage: %s [-c FILE] [-d] [--check]\n", name);
+	exit(2);
 }

@@ -8,6 +8,13 @@
 
 #include "common/compiler.h"
 
+/* daemon_parse_args reads the command line all three daemons share:
+ * "-c FILE" (default |*conf| as passed in), "-d"/"--debug", "--check";
+ * anything else (including -h/--help and stray arguments) prints the usage
+ * line for |name| and exits with status 2. */
+void daemon_parse_args(int argc, char **argv, const char *name, const char **conf, int *out_debug,
+                       int *out_check);
+
 /* daemon_drop_privileges switches to |user| (and its group, no
  * supplementary groups); logs and returns 0 on failure. */
 int daemon_drop_privileges(const char *user) NTS_WUR;

@@ -7,7 +7,6 @@
  * deploy/examples/nts-ke-server.conf lists every directive with its default.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -638,34 +637,11 @@ static void watch_dir_of(uv_loop_t *loop, const char *file)
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
-	int check = 0, debug = 0, c;
-	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
-	                                         {"debug", no_argument, NULL, 'd'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
+	int check, debug;
 	struct ke_config *cfg = &d.srv.cfg;
 
 	d.last_health = -1;
-	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'k':
-			check = 1;
-			break;
-		default:
-			fprintf(stderr, "usage: nts-ke-server [-c FILE] [-d] [--check]\n");
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: nts-ke-server [-c FILE] [-d] [--check]\n");
-		return 2;
-	}
+	daemon_parse_args(argc, argv, "nts-ke-server", &conf, &debug, &check);
 	d.conf_path = conf;
 	d.debug = debug;
 	if (!config_load(cfg, conf)) {

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <stddef.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -525,32 +524,9 @@ static void on_signal(uv_signal_t *s, int signum)
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-responder.conf";
-	int check = 0, debug = 0, c;
-	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
-	                                         {"debug", no_argument, NULL, 'd'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
+	int check, debug;
 
-	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'k':
-			check = 1;
-			break;
-		default:
-			fprintf(stderr, "usage: nts-responder [-c FILE] [-d] [--check]\n");
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: nts-responder [-c FILE] [-d] [--check]\n");
-		return 2;
-	}
+	daemon_parse_args(argc, argv, "nts-responder", &conf, &debug, &check);
 	d.conf_path = conf;
 	d.debug = debug;
 	d.last_health = -1;

@@ -10,7 +10,6 @@
  * lists every directive with its default.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -638,29 +637,10 @@ static void render(void *arg, struct metrics_buf *b)
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-signer.conf", *err;
-	int check = 0, debug = 0, c;
-	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
-	                                         {"debug", no_argument, NULL, 'd'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
+	int check, debug;
 	struct sg_config *cfg = &d.cfg;
 
-	while ((c = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'k':
-			check = 1;
-			break;
-		default:
-			fprintf(stderr, "usage: nts-signer [-c FILE] [-d] [--check]\n");
-			return 2;
-		}
-	}
+	daemon_parse_args(argc, argv, "nts-signer", &conf, &debug, &check);
 	config_defaults(cfg);
 	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), cfg) ||
 	    !config_check(cfg, conf)) {
