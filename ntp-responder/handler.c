@@ -66,11 +66,11 @@ static uint64_t now_ntp(void)
 	return ntp_ts_from_timespec(&ts);
 }
 
-static void observe(struct resp_stats *st, const struct timespec *rx)
+/* observe records T3 - T2 (what the client sees as the server's time) in
+ * the processing histogram, from the T3 already read for the response. */
+static void observe(struct resp_stats *st, const struct timespec *rx, const struct timespec *t3)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t ns = (int64_t)(now.tv_sec - rx->tv_sec) * 1000000000 + (now.tv_nsec - rx->tv_nsec);
+	int64_t ns = (int64_t)(t3->tv_sec - rx->tv_sec) * 1000000000 + (t3->tv_nsec - rx->tv_nsec);
 	metrics_hist_observe(&st->processing, hist_bounds, ns > 0 ? (uint64_t)ns : 0);
 }
 
@@ -83,12 +83,14 @@ static size_t plain_response(const struct resp_ctx *ctx, struct resp_stats *st,
 
 	fill_header(&h, req, s, ctx->precision, ntp_ts_from_timespec(rx));
 	wbuf_init(&w, out, NTP_HEADER_LEN);
-	h.transmit_ts = now_ntp(); /* T3, last */
+	struct timespec t3;
+	clock_gettime(CLOCK_REALTIME, &t3);
+	h.transmit_ts = ntp_ts_from_timespec(&t3); /* T3, last */
 	if (!ntp_header_build(&w, &h)) {
 		return 0;
 	}
 	metrics_inc(&st->resp_plain);
-	observe(st, rx);
+	observe(st, rx, &t3);
 	return w.len;
 }
 
@@ -226,14 +228,16 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 	struct ntp_header h;
 	fill_header(&h, &r.header, atomic_load_explicit(&ctx->sync, memory_order_acquire),
 	            ctx->precision, ntp_ts_from_timespec(rx));
-	h.transmit_ts = now_ntp(); /* T3: everything else is ready */
+	struct timespec t3;
+	clock_gettime(CLOCK_REALTIME, &t3);
+	h.transmit_ts = ntp_ts_from_timespec(&t3); /* T3: everything else is ready */
 	if (!nts_build_response(out, &out_len, &r, len, &h, &s2c, nonce, nonce_len, plain, w.len,
 	                        sizeof(plain))) {
 		metrics_inc(&st->drop_malformed);
 		goto out;
 	}
 	metrics_inc(&st->resp_nts);
-	observe(st, rx);
+	observe(st, rx, &t3);
 	ret = out_len;
 out:
 	aead_ctx_cleanup(&c2s);
