@@ -16,7 +16,16 @@
 
 #define NTP_HEADER_LEN 48
 #define NTP_EF_MIN_LEN 16
-#define NTP_MAX_PACKET 1280 /* larger requests are not NTS-sized: dropped */
+/* NTP_MAX_PACKET: the largest request the responder accepts (larger ones
+ * are dropped as too_large) and the size of every packet buffer. The
+ * largest NTS request a conforming client can send within what the parser
+ * accepts is 48 (header) + 68 (a 64-byte UID) + 8 x 260 (a cookie and 7
+ * placeholders of NTS_COOKIE_MAX bytes) + 40 (authenticator with a 16-byte
+ * nonce and no encrypted fields) = 2236 bytes; our own largest (AEAD 17,
+ * 164-byte cookies, 32-byte UID, 7 placeholders) is 1468. 4096 leaves room
+ * for encrypted extension fields and padding a client may add, and costs
+ * 2 x 4 KiB per receive slot. */
+#define NTP_MAX_PACKET 4096
 
 #define NTP_MODE_SYMMETRIC_ACTIVE  1
 #define NTP_MODE_SYMMETRIC_PASSIVE 2
