@@ -144,6 +144,10 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 		return plain_response(ctx, st, &r.header, rx, out);
 	case NTS_PARSE_OK:
 		break;
+	case NTS_PARSE_BAD_EF:
+		/* not a valid NTP request (RFC 7822): no answer, not a request */
+		metrics_inc(&st->drop_bad_ef);
+		return 0;
 	case NTS_PARSE_TOO_MANY_PLACEHOLDERS:
 		metrics_inc(&st->req_nts);
 		metrics_inc(&st->drop_placeholders);

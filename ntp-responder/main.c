@@ -394,6 +394,8 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_responder_drops_total", "reason=\"plain_disabled\"",
 	               SUM(drop_plain_disabled));
 	metrics_sample(b, "nts_responder_drops_total", "reason=\"too_large\"", SUM(drop_too_large));
+	metrics_sample(b, "nts_responder_drops_total", "reason=\"bad_extension\"",
+	               SUM(drop_bad_ef));
 	metrics_family(b, "nts_responder_send_errors_total", "counter", "sendmmsg failures.");
 	metrics_sample(b, "nts_responder_send_errors_total", NULL, SUM(send_errors));
 

@@ -41,6 +41,7 @@ struct resp_stats {
 	metrics_counter drop_placeholders;
 	metrics_counter drop_plain_disabled;
 	metrics_counter drop_too_large;
+	metrics_counter drop_bad_ef; /* after the header: neither extension fields nor a MAC */
 	metrics_counter send_errors;
 	struct metrics_hist processing; /* T3 - T2 */
 };

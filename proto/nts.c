@@ -21,17 +21,37 @@ static int parse_auth_body(CBS body, CBS *out_nonce, CBS *out_ct)
 	       CBS_get_bytes(&body, out_ct, cl) && CBS_skip(&body, pad4(cl) - cl);
 }
 
+/* is_legacy_mac: are the |n| bytes left after the header and the extension
+ * fields a legacy MAC (a 4-byte key id and a digest)? RFC 7822 s7.5: in
+ * NTPv4 a MAC is 20 or 24 bytes, which is what lets a parser tell it from
+ * an extension field (those are at least 16 bytes and a multiple of 4, and
+ * after which anything of 20 or 24 bytes is taken to be a MAC). NTPv3 has no
+ * extension fields: everything after the header is a MAC, with a digest of
+ * 16 to 64 bytes. */
+static int is_legacy_mac(unsigned version, size_t n)
+{
+	if (version == 4) {
+		return n == 20 || n == 24;
+	}
+	return n % 4 == 0 && n >= 4 + 16 && n <= 4 + 64;
+}
+
 enum nts_parse_result nts_parse_request(struct nts_request *out, const uint8_t *pkt, size_t len)
 {
 	CBS in;
 	struct ntp_ef ef;
 	size_t num_uid = 0, num_cookie = 0, num_ph = 0, ph_len = 0;
-	int saw_nts = 0, auth_seen = 0, walk_error = 0, ph_mismatch = 0, auth_bad = 0;
+	int saw_nts = 0, auth_seen = 0, walk_error = 0, ph_mismatch = 0, auth_bad = 0, mac = 0;
 
 	memset(out, 0, sizeof(*out));
 	CBS_init(&in, pkt, len);
 	if (!ntp_header_parse(&out->header, &in)) {
 		return NTS_PARSE_MALFORMED;
+	}
+	/* no extension fields before NTPv4: a MAC of any NTPv3 size (an NTPv3
+	 * request with NTS fields is parsed on, and dropped by the caller) */
+	if (out->header.version < 4 && is_legacy_mac(out->header.version, CBS_len(&in))) {
+		return NTS_PARSE_PLAIN;
 	}
 	while (CBS_len(&in) > 0) {
 		size_t off = len - CBS_len(&in);
@@ -40,8 +60,12 @@ enum nts_parse_result nts_parse_request(struct nts_request *out, const uint8_t *
 			walk_error = 1;
 			break;
 		}
+		if (is_legacy_mac(4, CBS_len(&in))) {
+			mac = 1;
+			break;
+		}
 		if (!ntp_ef_next(&in, &ef)) {
-			walk_error = 1; /* a legacy MAC, or garbage */
+			walk_error = 1; /* not a multiple of 4, too short, or past the end */
 			break;
 		}
 		switch (ef.type) {
@@ -77,9 +101,9 @@ enum nts_parse_result nts_parse_request(struct nts_request *out, const uint8_t *
 		}
 	}
 	if (!saw_nts) {
-		return NTS_PARSE_PLAIN;
+		return walk_error ? NTS_PARSE_BAD_EF : NTS_PARSE_PLAIN;
 	}
-	if (walk_error || auth_bad || !auth_seen || num_uid != 1 || num_cookie != 1 ||
+	if (walk_error || mac || auth_bad || !auth_seen || num_uid != 1 || num_cookie != 1 ||
 	    CBS_len(&out->uid) < NTS_UID_MIN || CBS_len(&out->uid) > NTS_UID_MAX ||
 	    CBS_len(&out->cookie) < NTS_COOKIE_MIN || CBS_len(&out->cookie) > NTS_COOKIE_MAX ||
 	    ph_mismatch || (num_ph > 0 && ph_len != CBS_len(&out->cookie)) ||

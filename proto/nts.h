@@ -55,6 +55,9 @@ enum nts_parse_result {
 	NTS_PARSE_OK,                    /* an NTS request, sizes checked */
 	NTS_PARSE_MALFORMED,             /* NTS fields present but wrong: drop silently */
 	NTS_PARSE_TOO_MANY_PLACEHOLDERS, /* more than 7: drop silently */
+	NTS_PARSE_BAD_EF,                /* no NTS fields, and what follows the header is
+	                                    neither extension fields nor a MAC (RFC 7822):
+	                                    not a valid NTP request, drop silently */
 };
 
 struct nts_request {

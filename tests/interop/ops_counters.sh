@@ -190,8 +190,19 @@ def malformed(): silent(nts(cookie, auth=False))
 check(rm, malformed, {RX: 1, REQN: 1, d("malformed"): 1})
 def placeholders(): silent(nts(cookie, placeholders=8))
 check(rm, placeholders, {RX: 1, REQN: 1, d("placeholder_cap"): 1})
-def too_large(): silent(header() + ef(0x7777, b"x" * 1400))
+def too_large(): silent(header() + ef(0x7777, b"x" * 4100))
 check(rm, too_large, {RX: 1, d("too_large"): 1})
+def bad_extension():
+    # RFC 7822: a length not a multiple of 4, shorter than 16, past the end
+    silent(header() + b"\x77\x77\x00\x12" + b"\0" * 14)
+    silent(header() + b"\x77\x77\x00\x0c" + b"\0" * 8 + b"\0" * 28)
+    silent(header() + ef(0x7777, b"x" * 28)[:-4])
+check(rm, bad_extension, {RX: 3, d("bad_extension"): 3})
+def legacy_mac():  # a key id and a 16- or 20-byte digest: still a MAC, answered
+    for n in (16, 20):
+        r = ask(header() + b"\0\0\0\1" + b"\xaa" * n)
+        assert r is not None and len(r) == 48
+check(rm, legacy_mac, {RX: 2, REQP: 2, 'nts_responder_responses_total{kind="plain"}': 2, PROC: 2})
 def nak_unknown(): assert is_nak(ask(nts(with_kid(((gen ^ 0x5a) << 24) | epoch))))
 check(rm, nak_unknown, {RX: 1, REQN: 1, k("unknown_key"): 1})
 def nak_expired(): assert is_nak(ask(nts(with_kid((gen << 24) | ((epoch - 1000) & 0xffffff)))))

@@ -343,6 +343,41 @@ static void test_placeholder_cap_and_plain(void)
 	CHECK_EQ(nts_parse_request(&pr, req, 48 + 24), NTS_PARSE_PLAIN); /* MAC-sized tail */
 	CHECK_EQ(nts_parse_request(&pr, req, 47), NTS_PARSE_MALFORMED);
 	CHECK_EQ(nts_parse_request(&pr, req, 0), NTS_PARSE_MALFORMED);
+
+	/* RFC 7822: after the header, extension fields (each at least 16
+	 * bytes, a multiple of 4, inside the datagram), then nothing or a MAC
+	 * of 20 or 24 bytes; anything else is not a valid request */
+	memset(req + 48, 0, 200);
+	req[48] = 0x77;
+	req[51] = 16; /* one unknown field of 16 */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16), NTS_PARSE_PLAIN);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16 + 20), NTS_PARSE_PLAIN); /* + MAC */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16 + 24), NTS_PARSE_PLAIN);
+	/* 24 bytes after the header are a MAC, not a field of 16 and 8 more */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16 + 8), NTS_PARSE_PLAIN);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16 + 12), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16 + 28), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 4), NTS_PARSE_BAD_EF);
+	for (size_t tail = 1; tail < 20; tail++) { /* short garbage */
+		if (tail != 16) {
+			CHECK_EQ(nts_parse_request(&pr, req, 48 + tail), NTS_PARSE_BAD_EF);
+		}
+	}
+	req[51] = 18; /* not a multiple of 4 */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 18), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 28), NTS_PARSE_BAD_EF);
+	req[51] = 12; /* shorter than the minimum */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 16), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 32), NTS_PARSE_BAD_EF);
+	req[51] = 32; /* past the end of the datagram */
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 28), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 32), NTS_PARSE_PLAIN);
+	/* NTPv3 has no extension fields: a MAC of 20 to 68 bytes */
+	req[0] = 0x1b;
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 36), NTS_PARSE_PLAIN);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 68), NTS_PARSE_PLAIN);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 18), NTS_PARSE_BAD_EF);
+	CHECK_EQ(nts_parse_request(&pr, req, 48 + 4), NTS_PARSE_BAD_EF);
 	session_cleanup(&s);
 }
 

@@ -183,6 +183,23 @@ static void test_naks_and_drops(void)
 	CHECK_EQ(metrics_get(&st.drop_plain_disabled), 1);
 	ctx.serve_plain = 1;
 
+	/* extension fields that do not parse (RFC 7822) are not a request:
+	 * dropped and counted (they used to get a 48-byte answer); a legacy
+	 * MAC (key id + 16 or 20 byte digest) is still answered */
+	uint8_t odd[48 + 64] = {(4 << 3) | 3};
+	odd[48] = 0x77;
+	odd[51] = 18; /* not a multiple of 4 */
+	CHECK_EQ(handle(odd, 48 + 20 - 2, out), 0);
+	odd[51] = 12; /* shorter than 16 */
+	CHECK_EQ(handle(odd, 48 + 16, out), 0);
+	odd[51] = 32; /* past the end */
+	CHECK_EQ(handle(odd, 48 + 28, out), 0);
+	CHECK_EQ(metrics_get(&st.drop_bad_ef), 3);
+	memset(odd + 48, 0xaa, 24);
+	CHECK_EQ(handle(odd, 48 + 20, out), 48);
+	CHECK_EQ(handle(odd, 48 + 24, out), 48);
+	CHECK_EQ(metrics_get(&st.drop_bad_ef), 3);
+
 	/* unsynchronised: LI=3, stratum 16 */
 	struct sync_state unsync = {.synchronised = 0};
 	atomic_store(&ctx.sync, &unsync);
