@@ -59,6 +59,17 @@ static void fill_header(struct ntp_header *h, const struct ntp_header *req,
 	}
 }
 
+/* leap_at drops an announced leap once |t3| has passed the end of the UTC
+ * day it was for: the published state is recomputed only once a second, and
+ * a leap must never be announced after midnight. */
+static void leap_at(struct ntp_header *h, const struct sync_state *s, const struct timespec *t3)
+{
+	if ((h->leap == NTP_LI_INS || h->leap == NTP_LI_DEL) &&
+	    (int64_t)t3->tv_sec >= s->leap_until) {
+		h->leap = NTP_LI_NONE;
+	}
+}
+
 static uint64_t now_ntp(void)
 {
 	struct timespec ts;
@@ -86,6 +97,7 @@ static size_t plain_response(const struct resp_ctx *ctx, struct resp_stats *st,
 	struct timespec t3;
 	clock_gettime(CLOCK_REALTIME, &t3);
 	h.transmit_ts = ntp_ts_from_timespec(&t3); /* T3, last */
+	leap_at(&h, s, &t3);
 	if (!ntp_header_build(&w, &h)) {
 		return 0;
 	}
@@ -230,11 +242,12 @@ size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint
 		goto out;
 	}
 	struct ntp_header h;
-	fill_header(&h, &r.header, atomic_load_explicit(&ctx->sync, memory_order_acquire),
-	            ctx->precision, ntp_ts_from_timespec(rx));
+	const struct sync_state *ss = atomic_load_explicit(&ctx->sync, memory_order_acquire);
+	fill_header(&h, &r.header, ss, ctx->precision, ntp_ts_from_timespec(rx));
 	struct timespec t3;
 	clock_gettime(CLOCK_REALTIME, &t3);
 	h.transmit_ts = ntp_ts_from_timespec(&t3); /* T3: everything else is ready */
+	leap_at(&h, ss, &t3);
 	if (!nts_build_response(out, &out_len, &r, len, &h, &s2c, nonce, nonce_len, plain, w.len,
 	                        sizeof(plain))) {
 		metrics_inc(&st->drop_malformed);

@@ -51,6 +51,8 @@ struct resp_stats {
 struct sync_state {
 	int synchronised;
 	uint8_t leap;
+	int64_t leap_until; /* Unix time: an insert/delete leap is announced only
+	                       before this (the end of the UTC day it is for) */
 	uint8_t stratum;
 	uint32_t refid;
 	uint32_t root_delay;      /* NTP short format */

@@ -33,6 +33,36 @@ static void publish(struct sync_source *s, const struct sync_state *st)
 	atomic_store_explicit(&s->ctx->sync, b, memory_order_release);
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+uint8_t sync_leap(int64_t *out_until, int64_t now, int kernel_state, int kernel_status,
+                  uint8_t daemon_leap, int64_t daemon_rx)
+{
+	int64_t day = floor_div(now, 86400);
+	time_t tomorrow = (time_t)((day + 1) * 86400);
+	struct tm tm;
+	*out_until = (day + 1) * 86400;
+	/* only on the last day of a month (ITU-R TF.460: end of June and
+	 * December first, then March and September, any month allowed) */
+	if (gmtime_r(&tomorrow, &tm) == NULL || tm.tm_mday != 1) {
+		return NTP_LI_NONE;
+	}
+	if (kernel_state != TIME_WAIT && (kernel_status & STA_INS)) {
+		return NTP_LI_INS;
+	}
+	if (kernel_state != TIME_WAIT && (kernel_status & STA_DEL)) {
+		return NTP_LI_DEL;
+	}
+	if ((daemon_leap == NTP_LI_INS || daemon_leap == NTP_LI_DEL) &&
+	    floor_div(daemon_rx, 86400) == day) {
+		return daemon_leap;
+	}
+	return NTP_LI_NONE;
+}
+
 void sync_update(struct sync_source *s)
 {
 	struct sync_state st;
@@ -61,12 +91,8 @@ void sync_update(struct sync_source *s)
 		snprintf(st.reason, sizeof(st.reason), "local time daemon not synchronised");
 	} else {
 		st.synchronised = 1;
-		st.leap = s->daemon.leap;
-		if (tx.status & STA_INS) {
-			st.leap = NTP_LI_INS;
-		} else if (tx.status & STA_DEL) {
-			st.leap = NTP_LI_DEL;
-		}
+		st.leap = sync_leap(&st.leap_until, (int64_t)now.tv_sec, state, tx.status,
+		                    s->daemon.leap, s->daemon_rx_unix);
 		st.stratum = s->daemon.stratum;
 		st.refid = s->daemon.refid;
 		st.root_delay = s->daemon.root_delay;
@@ -108,7 +134,10 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct so
 		return;
 	}
 	s->last_tx = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
 	s->daemon = h;
+	s->daemon_rx_unix = (int64_t)now.tv_sec;
 	s->have_daemon = 1;
 	s->polls_unanswered = 0;
 	s->last_reply = mono_s();

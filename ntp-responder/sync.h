@@ -41,6 +41,7 @@ struct sync_source {
 	int polls_unanswered;
 	uint64_t last_tx;
 	struct ntp_header daemon; /* last good reply */
+	int64_t daemon_rx_unix;   /* wall clock when it came (UTC seconds) */
 	int have_daemon;
 	metrics_counter polls;
 	metrics_counter replies;
@@ -49,6 +50,19 @@ struct sync_source {
 int sync_start(struct sync_source *s, uv_loop_t *loop, struct resp_ctx *ctx,
                const struct sync_config *cfg);
 void sync_stop(struct sync_source *s);
+/* sync_leap decides the leap indicator at Unix time |now| from the kernel's
+ * state (|kernel_state|, |kernel_status| as ntp_adjtime returns them) and
+ * the local daemon's last answer (|daemon_leap|, received at Unix time
+ * |daemon_rx|). A leap second happens at the end of a UTC day, and only at
+ * the end of a month, so an insert or delete is announced only on the last
+ * day of a month, and from the daemon's answer only if that answer is from
+ * the same UTC day; the kernel's flags count unless the kernel says the leap
+ * is over (TIME_WAIT). Sets |*out_until| to the end of that day: past it the
+ * packet path announces no leap, whatever the published state still says.
+ * Pure: the unit tests drive it with any clock. */
+uint8_t sync_leap(int64_t *out_until, int64_t now, int kernel_state, int kernel_status,
+                  uint8_t daemon_leap, int64_t daemon_rx);
+
 /* sync_update recomputes the published state (the control timer calls it
  * every second). */
 void sync_update(struct sync_source *s);

@@ -7,7 +7,10 @@
 
 #include "common/keyhost.h"
 #include "common/smem.h"
+#include <sys/timex.h>
+
 #include "ntp-responder/responder.h"
+#include "ntp-responder/sync.h"
 #include "proto/cookie.h"
 #include "proto/nts.h"
 #include "tests/unit/testutil.h"
@@ -221,6 +224,58 @@ static void test_naks_and_drops(void)
 	ctx.keys = &holder;
 }
 
+/* the leap second of 2016-12-31 (issue 12 item 6): announced on that day,
+ * at 23:59:59, and never after midnight, even with a daemon answer from
+ * before midnight (cached up to 16 s and more) or from just after it that
+ * still says insert, and even if the kernel has not cleared STA_INS yet */
+static void test_leap(void)
+{
+	const int64_t dec31 = 1483142400, jan1 = 1483228800;
+	int64_t until = 0;
+	/* before midnight: from the daemon or the kernel */
+	CHECK_EQ(sync_leap(&until, dec31 + 43200, TIME_OK, 0, NTP_LI_INS, dec31 + 43190),
+	         NTP_LI_INS);
+	CHECK_EQ(until, jan1);
+	CHECK_EQ(sync_leap(&until, jan1 - 1, TIME_INS, STA_INS, NTP_LI_NONE, 0), NTP_LI_INS);
+	/* at the leap second (the kernel repeats 23:59:59 in TIME_OOP) */
+	CHECK_EQ(sync_leap(&until, jan1 - 1, TIME_OOP, STA_INS, NTP_LI_INS, jan1 - 10), NTP_LI_INS);
+	CHECK_EQ(sync_leap(&until, jan1 - 1, TIME_OK, 0, NTP_LI_INS, jan1 - 16), NTP_LI_INS);
+	/* after midnight: a cached answer from 23:59:50, one from 00:00:01 that
+	 * still says insert, a kernel that still has STA_INS, TIME_WAIT */
+	CHECK_EQ(sync_leap(&until, jan1, TIME_OK, 0, NTP_LI_INS, jan1 - 10), NTP_LI_NONE);
+	CHECK_EQ(sync_leap(&until, jan1 + 5, TIME_OK, 0, NTP_LI_INS, jan1 - 10), NTP_LI_NONE);
+	CHECK_EQ(sync_leap(&until, jan1 + 5, TIME_OK, 0, NTP_LI_INS, jan1 + 1), NTP_LI_NONE);
+	CHECK_EQ(sync_leap(&until, jan1 + 1, TIME_INS, STA_INS, NTP_LI_INS, jan1), NTP_LI_NONE);
+	CHECK_EQ(sync_leap(&until, jan1 - 1, TIME_WAIT, STA_INS, NTP_LI_NONE, 0), NTP_LI_NONE);
+	/* an answer from the day before does not count on the last day */
+	CHECK_EQ(sync_leap(&until, dec31 + 10, TIME_OK, 0, NTP_LI_INS, dec31 - 10), NTP_LI_NONE);
+	/* not the last day of a month: nothing */
+	CHECK_EQ(sync_leap(&until, dec31 - 3600, TIME_OK, 0, NTP_LI_INS, dec31 - 3601),
+	         NTP_LI_NONE);
+	/* delete; February of a common year and of a leap year */
+	CHECK_EQ(sync_leap(&until, 1435622400 + 100, TIME_DEL, STA_DEL, NTP_LI_NONE, 0),
+	         NTP_LI_DEL);
+	CHECK_EQ(sync_leap(&until, 1803772800 + 100, TIME_OK, 0, NTP_LI_INS, 1803772800 + 90),
+	         NTP_LI_INS);
+	CHECK_EQ(sync_leap(&until, 1835308800 + 100, TIME_OK, 0, NTP_LI_INS, 1835308800 + 90),
+	         NTP_LI_NONE);
+
+	/* the packet path: a published insert is dropped once T3 has passed
+	 * leap_until, whatever the state (recomputed once a second) says */
+	uint8_t req[48] = {(4 << 3) | 3}, out[NTP_MAX_PACKET];
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	synced.leap = NTP_LI_INS;
+	synced.leap_until = (int64_t)t.tv_sec + 3600;
+	CHECK_EQ(handle(req, 48, out), 48);
+	CHECK_EQ(out[0] >> 6, NTP_LI_INS);
+	synced.leap_until = (int64_t)t.tv_sec;
+	CHECK_EQ(handle(req, 48, out), 48);
+	CHECK_EQ(out[0] >> 6, NTP_LI_NONE);
+	synced.leap = NTP_LI_NONE;
+	synced.leap_until = 0;
+}
+
 int main(void)
 {
 	CHECK(smem_init());
@@ -240,6 +295,7 @@ int main(void)
 
 	test_valid();
 	test_naks_and_drops();
+	test_leap();
 
 	keyring_holder_cleanup(&holder);
 	smem_free(kf);
