@@ -11,7 +11,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -34,7 +36,6 @@ static const int common_calls[] = {
     SCMP_SYS(stat),
     SCMP_SYS(lstat),
     SCMP_SYS(fcntl),
-    SCMP_SYS(ioctl),
     SCMP_SYS(dup),
     SCMP_SYS(dup3),
     SCMP_SYS(pipe2),
@@ -171,6 +172,59 @@ static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 	_exit(128 + SIGSYS); /* not reached */
 }
 
+/* add_ioctl_rules: ioctl only with the requests libuv and glibc use on
+ * sockets and files (non-blocking, close-on-exec, bytes readable); the
+ * terminal queries a library may make on an inherited terminal (isatty,
+ * window size) fail with ENOTTY. Everything else, TIOCSTI (pushing input
+ * into an inherited terminal) first, is refused like any call outside the
+ * list. */
+static int add_ioctl_rules(scmp_filter_ctx ctx)
+{
+	static const unsigned long allowed[] = {FIONBIO, FIOCLEX, FIONCLEX, FIONREAD};
+	static const unsigned long tty[] = {TCGETS, TIOCGWINSZ};
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(allowed); i++) {
+		const struct scmp_arg_cmp req = {.arg = 1,
+		                                 .op = SCMP_CMP_MASKED_EQ,
+		                                 .datum_a = 0xffffffffu,
+		                                 .datum_b = allowed[i]};
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, req) != 0) {
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(tty); i++) {
+		const struct scmp_arg_cmp req = {
+		    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = tty[i]};
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, req) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* add_socket_rules: new sockets after setup are Unix datagram sockets only
+ * (syslog's /dev/log, sd_notify), plus, in the KE server, the SOCK_SEQPACKET
+ * connection to the signer. Everything facing the network is bound before
+ * the filter. A responder or signer cannot make a Unix stream socket, so it
+ * cannot connect to a control socket such as BIRD's (connect(2)'s path is
+ * in memory a filter cannot read). */
+static int add_socket_rules(scmp_filter_ctx ctx, enum sandbox_role role)
+{
+	const struct scmp_arg_cmp unix_only = {
+	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0};
+	const struct scmp_arg_cmp dgram = {
+	    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xf, .datum_b = SOCK_DGRAM};
+	const struct scmp_arg_cmp seqpacket = {
+	    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xf, .datum_b = SOCK_SEQPACKET};
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, unix_only, dgram) != 0) {
+		return 0;
+	}
+	if (role == SANDBOX_KE &&
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, unix_only, seqpacket) != 0) {
+		return 0;
+	}
+	return 1;
+}
+
 int sandbox_available(void)
 {
 	return 1;
@@ -207,11 +261,8 @@ int sandbox_apply(enum sandbox_role role, int debug)
 			goto out;
 		}
 	}
-	/* new sockets: only Unix ones (syslog, and the KE server's connection
-	 * to the signer); everything facing the network is bound before */
-	const struct scmp_arg_cmp unix_only = {
-	    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0};
-	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, unix_only) != 0) {
+	if (!add_ioctl_rules(ctx) || !add_socket_rules(ctx, role)) {
+		log_err("seccomp: cannot add a rule");
 		goto out;
 	}
 #ifdef NTS_SANITIZER
@@ -234,14 +285,21 @@ int sandbox_apply(enum sandbox_role role, int debug)
 		goto out;
 	}
 	if (role == SANDBOX_RESPONDER) {
-		/* reading the kernel's sync state (modes 0; setting the clock
-		 * needs CAP_SYS_TIME), and workers pinning themselves to CPUs */
-		static const int responder_calls[] = {SCMP_SYS(adjtimex), SCMP_SYS(clock_adjtime),
-		                                      SCMP_SYS(sched_setaffinity)};
-		for (size_t i = 0; i < NTS_ARRAY_SIZE(responder_calls); i++) {
-			if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, responder_calls[i], 0) != 0) {
-				goto out;
-			}
+		/* reading the kernel's sync state: glibc's ntp_adjtime is
+		 * clock_adjtime(CLOCK_REALTIME, &tx) with modes 0. The modes are
+		 * in memory a filter cannot read, so set mode cannot be refused
+		 * here: it needs CAP_SYS_TIME, which the unit does not grant
+		 * (CapabilityBoundingSet=CAP_NET_BIND_SERVICE). adjtimex itself
+		 * and the other clocks are refused. */
+		const struct scmp_arg_cmp realtime = {
+		    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = CLOCK_REALTIME, .datum_b = 0};
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_adjtime), 1, realtime) !=
+		    0) {
+			goto out;
+		}
+		/* workers pinning themselves to CPUs (pinworkers) */
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 0) != 0) {
+			goto out;
 		}
 	}
 	if (seccomp_load(ctx) != 0) {

@@ -9,6 +9,10 @@
 # own transmit timestamp): before midnight and during 23:59:59 the insert is
 # announced (LI 1), from 00:00:00 on never.
 . "$SRC/tests/interop/lib.sh"
+# libfaketime hangs at start in an ASan-instrumented process (seen with
+# Debian's faketime 0.9.10 and clang's static ASan runtime); the leap logic
+# runs under ASan in the unit test responder (test_leap)
+[ "${SANITIZED:-0}" = 1 ] && skip "libfaketime hangs in ASan builds; see unit test responder"
 FT=""
 for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
 	/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1; do

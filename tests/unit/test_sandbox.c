@@ -3,15 +3,22 @@
  * allowed calls work (Unix sockets, threads, files); a network socket,
  * fork and execve kill the process (SIGSYS), and before it dies the SIGSYS
  * handler writes one line naming the syscall to stderr (issue 18: a
- * seccomp kill used to leave nothing in the log).
+ * seccomp kill used to leave nothing in the log). Per role: TIOCSTI and
+ * Unix stream sockets refused everywhere, the signer's SOCK_SEQPACKET only
+ * in the KE server, clock_adjtime(CLOCK_REALTIME) only in the responder.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -23,15 +30,19 @@ static void *thread_main(void *arg)
 	return arg;
 }
 
+static enum sandbox_role role = SANDBOX_KE;
+
 /* child: apply the filter, then run |what|; exits 0 if it was allowed */
 static void child(int what, int debug)
 {
-	if (!sandbox_apply(SANDBOX_KE, debug)) {
+	struct timex tx;
+	memset(&tx, 0, sizeof(tx));
+	if (!sandbox_apply(role, debug)) {
 		_exit(2);
 	}
 	switch (what) {
 	case 0: { /* allowed: Unix socket, a thread, reading a file */
-		int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		pthread_t t;
 		char b[16];
 		int f = open("/proc/self/stat", O_RDONLY);
@@ -53,6 +64,40 @@ static void child(int what, int debug)
 		execv(argv[0], argv);
 		break;
 	}
+	case 4: { /* push a character into an inherited terminal */
+		char c = 'x';
+		(void)ioctl(0, TIOCSTI, &c);
+		break;
+	}
+	case 5: /* a Unix stream socket (a control socket like BIRD's) */
+		(void)socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		break;
+	case 6: /* the KE server's connection to the signer */
+		(void)socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		break;
+	case 7: { /* allowed everywhere: the ioctls of libuv and glibc */
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, n = 0;
+		struct termios t;
+		if (fd < 0 || ioctl(fd, FIONBIO, &one) != 0 || ioctl(fd, FIOCLEX) != 0 ||
+		    ioctl(fd, FIONREAD, &n) != 0) {
+			_exit(4);
+		}
+		if (ioctl(fd, TCGETS, &t) != -1 || errno != ENOTTY) { /* isatty */
+			_exit(5);
+		}
+		_exit(0);
+	}
+	case 8: /* reading the kernel clock state: responder only */
+		if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+			_exit(6);
+		}
+		break;
+	case 9:
+		(void)syscall(SYS_adjtimex, &tx);
+		break;
+	case 10:
+		(void)syscall(SYS_clock_adjtime, CLOCK_TAI, &tx);
+		break;
 	}
 	_exit(0); /* not stopped: the filter let it through */
 }
@@ -113,6 +158,33 @@ int main(void)
 		st = run(what, 1);
 		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 	}
+	/* one allow-list per role (issue 12 item 9): 1 = allowed */
+	static const struct {
+		int what;
+		int allowed[3]; /* KE, responder, signer */
+	} per_role[] = {
+	    {0, {1, 1, 1}}, {4, {0, 0, 0}}, {5, {0, 0, 0}}, {6, {1, 0, 0}},
+	    {7, {1, 1, 1}}, {8, {0, 1, 0}}, {9, {0, 0, 0}}, {10, {0, 0, 0}},
+	};
+	static const enum sandbox_role roles[] = {SANDBOX_KE, SANDBOX_RESPONDER, SANDBOX_SIGNER};
+	for (size_t r = 0; r < 3; r++) {
+		role = roles[r];
+		for (size_t i = 0; i < NTS_ARRAY_SIZE(per_role); i++) {
+			st = run(per_role[i].what, 0);
+			if (per_role[i].allowed[r]) {
+				CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			} else {
+				CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+			}
+			if (!(per_role[i].allowed[r] ? WIFEXITED(st) && WEXITSTATUS(st) == 0
+			                             : WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)) {
+				fprintf(stderr, "  role %zu, case %d: status 0x%x\n", r,
+				        per_role[i].what, (unsigned)st);
+			}
+		}
+	}
+	role = SANDBOX_KE;
+
 	/* the refused call is named on stderr before the process dies */
 	char out[512], want[64];
 	snprintf(want, sizeof(want), "seccomp: syscall %d is not allowed", (int)SYS_socket);
