@@ -5,8 +5,12 @@
  * that allows what the running daemon needs (libuv, BoringSSL, recvmmsg/
  * sendmmsg, key and certificate reloads, metrics, syslog, the signer
  * socket) and refuses anything else (exec, fork, ptrace, mount, bind,
- * listen, new network sockets, ...). Call it after setup: sockets bound,
- * files loaded, privileges dropped, threads started.
+ * listen, new network sockets, ...). Each role gets its own list: new
+ * sockets are AF_UNIX SOCK_DGRAM (syslog, sd_notify), plus SOCK_SEQPACKET
+ * in the KE server (the signer); ioctl only FIONBIO, FIOCLEX, FIONCLEX and
+ * FIONREAD (TCGETS and TIOCGWINSZ fail with ENOTTY); clock_adjtime on
+ * CLOCK_REALTIME and sched_setaffinity in the responder only. Call it after
+ * setup: sockets bound, files loaded, privileges dropped, threads started.
  *
  * A refused call raises SIGSYS (SECCOMP_RET_TRAP); the handler installed
  * here writes one line naming the syscall number to stderr and the process
