@@ -410,25 +410,58 @@ static int same_peer(const struct peer *a, const struct peer *b)
 	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
 }
 
+/* read_now takes whatever request bytes are already queued on |c|'s
+ * socket, so that a client that has sent its request is answered (and no
+ * longer evictable) without waiting for its turn in the loop. */
+static void read_now(struct conn *c)
+{
+	uv_os_fd_t fd;
+	ssize_t n;
+
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+		return;
+	}
+	do {
+		n = recv(fd, c->req + c->req_len, sizeof(c->req) - c->req_len, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->req_len += (size_t)n;
+		conn_input(c);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_close(c); /* closed by the client, or broken */
+	}
+}
+
 /* evict_oldest closes the oldest live connection other than |keep| (of
- * |peer| if not NULL), preferring one that has not sent its request yet. */
+ * |peer| if not NULL) that has not sent its request yet, after a last look
+ * at its socket: a client whose request has arrived by now is answered
+ * instead, however many connections came after it. Only if every candidate
+ * is busy answering does the oldest of those go. */
 static void evict_oldest(struct metrics_server *s, const struct conn *keep, const struct peer *peer)
 {
-	struct conn *victim = NULL;
+	struct conn *busy = NULL;
+
 	for (struct conn *c = s->head; c != NULL; c = c->next) {
 		if (c == keep || c->closing || (peer != NULL && !same_peer(&c->peer, peer))) {
 			continue;
 		}
-		if (!c->responded) {
-			victim = c;
-			break;
+		if (c->responded) {
+			if (busy == NULL) {
+				busy = c;
+			}
+			continue;
 		}
-		if (victim == NULL) {
-			victim = c;
+		read_now(c);
+		if (c->closing) {
+			return; /* the client had gone: room made */
+		}
+		if (!c->responded) {
+			conn_close(c);
+			return;
 		}
 	}
-	if (victim != NULL) {
-		conn_close(victim);
+	if (busy != NULL) {
+		conn_close(busy);
 	}
 }
 
@@ -446,25 +479,6 @@ static void make_room(struct metrics_server *s, struct conn *c)
 	}
 	if (s->num_live > MAX_CONNS) {
 		evict_oldest(s, c, NULL);
-	}
-}
-
-/* read_now takes whatever request bytes are already queued on the new
- * socket, so that a client that sent its request with the connection is
- * answered (and so no longer evictable) before the next flood arrives. */
-static void read_now(struct conn *c)
-{
-	uv_os_fd_t fd;
-	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
-		return;
-	}
-	ssize_t n;
-	do {
-		n = recv(fd, c->req + c->req_len, sizeof(c->req) - c->req_len, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n > 0) {
-		c->req_len += (size_t)n;
-		conn_input(c);
 	}
 }
 
