@@ -3,16 +3,24 @@
  */
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 
-#define MAX_REQUEST      4096
-#define MAX_CONNS        32
-#define CONN_DEADLINE_MS 2000
+/* Connection bounds. A full table never refuses a newcomer: the oldest
+ * connection still waiting for its request is closed instead (see
+ * make_room), so a flood only ever costs the flooder's own connections. */
+#define MAX_CONNS           64
+#define MAX_PER_PEER        16
+#define REQUEST_DEADLINE_MS 2000 /* to receive the whole request */
+#define WRITE_DEADLINE_MS   5000 /* to take the response */
 
 void metrics_buf_printf(struct metrics_buf *b, const char *fmt, ...)
 {
@@ -141,6 +149,52 @@ void metrics_hist_render(struct metrics_buf *b, const char *name, const char *la
 	}
 }
 
+/* ---- HTTP request parser ---------------------------------------------- */
+
+static int is_path(const uint8_t *p, size_t len, const char *want)
+{
+	size_t n = strlen(want);
+	return len == n && memcmp(p, want, n) == 0;
+}
+
+enum metrics_req metrics_parse_request(const uint8_t *req, size_t len)
+{
+	size_t end = 0;
+	int complete = 0;
+
+	/* The header ends at the first empty line (CRLF CRLF, or bare LF LF). */
+	for (size_t i = 0; i < len && !complete; i++) {
+		if (req[i] != '\n') {
+			continue;
+		}
+		if (i >= 1 && req[i - 1] == '\n') {
+			complete = 1;
+		} else if (i >= 3 && memcmp(req + i - 3, "\r\n\r", 3) == 0) {
+			complete = 1;
+		}
+		end = i + 1;
+	}
+	if (!complete) {
+		return len >= METRICS_MAX_REQUEST ? METRICS_REQ_TOO_LARGE : METRICS_REQ_INCOMPLETE;
+	}
+	if (end < 4 || memcmp(req, "GET ", 4) != 0) {
+		return METRICS_REQ_BAD;
+	}
+	const uint8_t *path = req + 4;
+	size_t plen = 0;
+	while (4 + plen < end && path[plen] != ' ' && path[plen] != '\r' && path[plen] != '\n' &&
+	       path[plen] != '?') {
+		plen++;
+	}
+	if (is_path(path, plen, "/metrics") || is_path(path, plen, "/")) {
+		return METRICS_REQ_METRICS;
+	}
+	if (is_path(path, plen, "/health")) {
+		return METRICS_REQ_HEALTH;
+	}
+	return METRICS_REQ_NOT_FOUND;
+}
+
 /* ---- HTTP endpoint ----------------------------------------------------- */
 
 struct conn;
@@ -150,10 +204,20 @@ struct metrics_server {
 	metrics_render_fn render;
 	metrics_health_fn health;
 	void *arg;
-	struct conn *conns; /* open connections, for stop */
-	int num_conns;
+	struct conn *head, *tail; /* open connections, oldest first */
+	int num_conns;            /* in the list, closing ones included */
+	int num_live;             /* not closing */
 	int stopping;
 	int listener_closed;
+};
+
+/* A peer: IPv4 address, IPv6 /64, or "loopback" for 127/8 and ::1. Every
+ * local user is the same peer, so the per-peer limit alone cannot keep one
+ * local user from starving another; what does is that reaching a limit
+ * closes the peer's oldest waiting connection, never the newcomer. */
+struct peer {
+	uint8_t family; /* 0 unknown, 4, 6, or 1 for loopback */
+	uint8_t addr[8];
 };
 
 struct conn {
@@ -162,12 +226,13 @@ struct conn {
 	uv_write_t wr;
 	struct metrics_server *srv;
 	struct conn *next, *prev;
+	struct peer peer;
 	struct metrics_buf resp;
 	size_t req_len;
 	int handles_open;
 	int closing;
 	int responded;
-	char req[MAX_REQUEST];
+	uint8_t req[METRICS_MAX_REQUEST];
 };
 
 static void server_maybe_free(struct metrics_server *s)
@@ -187,10 +252,12 @@ static void conn_handle_closed(uv_handle_t *h)
 	if (c->prev != NULL) {
 		c->prev->next = c->next;
 	} else {
-		s->conns = c->next;
+		s->head = c->next;
 	}
 	if (c->next != NULL) {
 		c->next->prev = c->prev;
+	} else {
+		s->tail = c->prev;
 	}
 	s->num_conns--;
 	free(c->resp.data);
@@ -204,6 +271,7 @@ static void conn_close(struct conn *c)
 		return;
 	}
 	c->closing = 1;
+	c->srv->num_live--;
 	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
@@ -226,6 +294,7 @@ static void respond(struct conn *c, int code, const char *reason, const char *ct
 
 	c->responded = 1;
 	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_timer_start(&c->timer, on_timeout, WRITE_DEADLINE_MS, 0);
 	metrics_buf_printf(&out,
 	                   "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	                   "Connection: close\r\n\r\n%.*s",
@@ -243,47 +312,56 @@ static void respond(struct conn *c, int code, const char *reason, const char *ct
 	}
 }
 
-static void handle_request(struct conn *c)
+/* conn_input looks at the request received so far and answers it once it
+ * is complete (or hopeless). */
+static void conn_input(struct conn *c)
 {
 	struct metrics_server *s = c->srv;
 	static const char notfound[] = "not found\n";
 	static const char badreq[] = "bad request\n";
+	static const char big[] = "request too large\n";
+	const char *ctype = "text/plain";
+	int ok = 1;
 
-	if (strncmp(c->req, "GET ", 4) != 0) {
+	switch (metrics_parse_request(c->req, c->req_len)) {
+	case METRICS_REQ_INCOMPLETE:
+		return;
+	case METRICS_REQ_TOO_LARGE:
+		respond(c, 431, "Request Header Fields Too Large", "text/plain", big,
+		        sizeof(big) - 1);
+		return;
+	case METRICS_REQ_BAD:
 		respond(c, 400, "Bad Request", "text/plain", badreq, sizeof(badreq) - 1);
 		return;
-	}
-	const char *path = c->req + 4;
-	size_t plen = strcspn(path, " \r\n?");
-	if ((plen == 8 && memcmp(path, "/metrics", 8) == 0) || (plen == 1 && path[0] == '/')) {
+	case METRICS_REQ_METRICS:
 		s->render(s->arg, &c->resp);
-		if (c->resp.failed) {
-			respond(c, 500, "Internal Server Error", "text/plain", "", 0);
+		ctype = "text/plain; version=0.0.4";
+		break;
+	case METRICS_REQ_HEALTH:
+		if (s->health == NULL) {
+			respond(c, 404, "Not Found", "text/plain", notfound, sizeof(notfound) - 1);
 			return;
 		}
-		respond(c, 200, "OK", "text/plain; version=0.0.4",
-		        c->resp.data != NULL ? c->resp.data : "", c->resp.len);
+		ok = s->health(s->arg, &c->resp);
+		break;
+	case METRICS_REQ_NOT_FOUND:
+	default:
+		respond(c, 404, "Not Found", "text/plain", notfound, sizeof(notfound) - 1);
 		return;
 	}
-	if (plen == 7 && memcmp(path, "/health", 7) == 0 && s->health != NULL) {
-		int ok = s->health(s->arg, &c->resp);
-		if (c->resp.failed) {
-			respond(c, 500, "Internal Server Error", "text/plain", "", 0);
-			return;
-		}
-		respond(c, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain",
-		        c->resp.data != NULL ? c->resp.data : "", c->resp.len);
+	if (c->resp.failed) {
+		respond(c, 500, "Internal Server Error", "text/plain", "", 0);
 		return;
 	}
-	respond(c, 404, "Not Found", "text/plain", notfound, sizeof(notfound) - 1);
+	respond(c, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", ctype,
+	        c->resp.data != NULL ? c->resp.data : "", c->resp.len);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 	(void)suggested;
-	/* Leave one byte for the terminating NUL. */
-	*buf = uv_buf_init(c->req + c->req_len, (unsigned)(sizeof(c->req) - 1 - c->req_len));
+	*buf = uv_buf_init((char *)c->req + c->req_len, (unsigned)(sizeof(c->req) - c->req_len));
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -295,15 +373,112 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->req_len += (size_t)nread;
-	c->req[c->req_len] = '\0';
-	if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL) {
-		handle_request(c);
+	conn_input(c);
+}
+
+static void peer_of(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	struct peer *p = &c->peer;
+
+	memset(p, 0, sizeof(*p));
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0) {
 		return;
 	}
-	if (c->req_len >= sizeof(c->req) - 1) {
-		static const char big[] = "request too large\n";
-		respond(c, 431, "Request Header Fields Too Large", "text/plain", big,
-		        sizeof(big) - 1);
+	if (ss.ss_family == AF_INET6) {
+		const uint8_t *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(a, mapped, 12) == 0) {
+			p->family = a[12] == 127 ? 1 : 4;
+			memcpy(p->addr, a + 12, p->family == 4 ? 4 : 0);
+		} else if (IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a)) {
+			p->family = 1;
+		} else {
+			p->family = 6;
+			memcpy(p->addr, a, 8); /* one /64 */
+		}
+	} else if (ss.ss_family == AF_INET) {
+		const uint8_t *a = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+		p->family = a[0] == 127 ? 1 : 4;
+		memcpy(p->addr, a, p->family == 4 ? 4 : 0);
+	}
+}
+
+static int same_peer(const struct peer *a, const struct peer *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* read_now takes whatever request bytes are already queued on |c|'s
+ * socket, so that a client that has sent its request is answered (and no
+ * longer evictable) without waiting for its turn in the loop. */
+static void read_now(struct conn *c)
+{
+	uv_os_fd_t fd;
+	ssize_t n;
+
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) {
+		return;
+	}
+	do {
+		n = recv(fd, c->req + c->req_len, sizeof(c->req) - c->req_len, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->req_len += (size_t)n;
+		conn_input(c);
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_close(c); /* closed by the client, or broken */
+	}
+}
+
+/* evict_oldest closes the oldest live connection other than |keep| (of
+ * |peer| if not NULL) that has not sent its request yet, after a last look
+ * at its socket: a client whose request has arrived by now is answered
+ * instead, however many connections came after it. Only if every candidate
+ * is busy answering does the oldest of those go. */
+static void evict_oldest(struct metrics_server *s, const struct conn *keep, const struct peer *peer)
+{
+	struct conn *busy = NULL;
+
+	for (struct conn *c = s->head; c != NULL; c = c->next) {
+		if (c == keep || c->closing || (peer != NULL && !same_peer(&c->peer, peer))) {
+			continue;
+		}
+		if (c->responded) {
+			if (busy == NULL) {
+				busy = c;
+			}
+			continue;
+		}
+		read_now(c);
+		if (c->closing) {
+			return; /* the client had gone: room made */
+		}
+		if (!c->responded) {
+			conn_close(c);
+			return;
+		}
+	}
+	if (busy != NULL) {
+		conn_close(busy);
+	}
+}
+
+/* make_room enforces the per-peer and total limits for the newcomer |c|. */
+static void make_room(struct metrics_server *s, struct conn *c)
+{
+	int n = 0;
+	for (struct conn *o = s->head; o != NULL; o = o->next) {
+		if (!o->closing && same_peer(&o->peer, &c->peer)) {
+			n++;
+		}
+	}
+	if (n > MAX_PER_PEER) {
+		evict_oldest(s, c, &c->peer);
+	}
+	if (s->num_live > MAX_CONNS) {
+		evict_oldest(s, c, NULL);
 	}
 }
 
@@ -325,19 +500,28 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles_open = 2;
-	c->next = s->conns;
-	if (s->conns != NULL) {
-		s->conns->prev = c;
+	c->prev = s->tail;
+	if (s->tail != NULL) {
+		s->tail->next = c;
+	} else {
+		s->head = c;
 	}
-	s->conns = c;
+	s->tail = c;
 	s->num_conns++;
-	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || s->num_conns > MAX_CONNS) {
+	s->num_live++;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
 		return;
 	}
-	uv_timer_start(&c->timer, on_timeout, CONN_DEADLINE_MS, 0);
+	peer_of(c);
+	uv_timer_start(&c->timer, on_timeout, REQUEST_DEADLINE_MS, 0);
 	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
 		conn_close(c);
+		return;
+	}
+	read_now(c);
+	if (!c->closing) {
+		make_room(s, c);
 	}
 }
 
@@ -357,7 +541,7 @@ struct metrics_server *metrics_server_start(uv_loop_t *loop, const struct sockad
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
 	if ((r = uv_tcp_bind(&s->listener, addr, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&s->listener, 64, on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&s->listener, 128, on_connection)) != 0) {
 		log_err("metrics endpoint: cannot listen: %s", uv_strerror(r));
 		metrics_server_stop(s);
 		return NULL;
@@ -378,7 +562,7 @@ void metrics_server_stop(struct metrics_server *s)
 		return;
 	}
 	s->stopping = 1;
-	for (struct conn *c = s->conns; c != NULL; c = c->next) {
+	for (struct conn *c = s->head; c != NULL; c = c->next) {
 		conn_close(c);
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);

@@ -9,7 +9,11 @@
  *
  * Endpoints: GET /metrics (text format 0.0.4) and GET /health (200 "ok" or
  * 503 with the reason, for anycast health checks). Each connection is
- * bounded (request <= 4 KiB, 2 s deadline, at most 32 at once).
+ * bounded (request <= 4 KiB received within 2 s, response taken within 5 s),
+ * and so is the table (64 connections, 16 per peer). A full table closes the
+ * oldest connection still waiting for its request rather than refuse the
+ * newcomer, so idle or slowloris connections cannot keep a health check
+ * out.
  */
 #ifndef NTS_METRICS_H
 #define NTS_METRICS_H
@@ -82,6 +86,23 @@ void metrics_hist_observe(struct metrics_hist *h, const uint64_t *bounds_ns, uin
 void metrics_hist_render(struct metrics_buf *b, const char *name, const char *labels,
                          const uint64_t *bounds_ns, const struct metrics_hist *const *hs,
                          size_t num);
+
+/* The largest request (header) the endpoint reads. */
+#define METRICS_MAX_REQUEST 4096
+
+/* What a request asks for. */
+enum metrics_req {
+	METRICS_REQ_INCOMPLETE, /* no end of header yet: read more */
+	METRICS_REQ_TOO_LARGE,  /* METRICS_MAX_REQUEST bytes and no end of header */
+	METRICS_REQ_BAD,        /* not a GET */
+	METRICS_REQ_METRICS,    /* GET /metrics or GET / */
+	METRICS_REQ_HEALTH,     /* GET /health */
+	METRICS_REQ_NOT_FOUND,  /* another path */
+};
+
+/* metrics_parse_request classifies the |len| bytes of a request received
+ * so far. Pure: no I/O, no allocation; any bytes are safe. */
+enum metrics_req metrics_parse_request(const uint8_t *req, size_t len) NTS_WUR;
 
 /* Render callbacks: fill |b|. The health callback returns 1 if healthy and
  * writes a one-line reason into |b| either way. */

@@ -132,6 +132,37 @@ static int connect_to(const char *host, const char *port, int type, struct socka
 	return fd;
 }
 
+/* explain_verify_failure fails with what an operator can act on when the
+ * server's certificate did not verify (|v| from SSL_get_verify_result);
+ * returns if the handshake failed for another reason. */
+static void explain_verify_failure(long v, const char *name)
+{
+	switch (v) {
+	case X509_V_OK:
+		return;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		if (opt.ca != NULL) {
+			fail(EXIT_KE, "certificate signed by an unknown CA (not in %s)", opt.ca);
+		}
+		fail(EXIT_KE, "certificate signed by an unknown CA (pass --ca FILE?)");
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		fail(EXIT_KE, "certificate does not match the name %s%s", name,
+		     opt.sni == NULL ? " (pass --sni NAME?)" : "");
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		fail(EXIT_KE, "certificate has expired (or this host's clock is ahead)");
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		fail(EXIT_KE, "certificate is not yet valid (or this host's clock is behind)");
+	default:
+		fail(EXIT_KE, "certificate verification failed: %s",
+		     X509_verify_cert_error_string(v));
+	}
+}
+
 static void key_exchange(struct session *s, const char *target)
 {
 	char host[256], port[16];
@@ -175,6 +206,9 @@ static void key_exchange(struct session *s, const char *target)
 	if (SSL_connect(ssl) != 1) {
 		unsigned long e = ERR_peek_last_error();
 		char buf[256];
+		if (!opt.insecure) {
+			explain_verify_failure(SSL_get_verify_result(ssl), name);
+		}
 		ERR_error_string_n(e, buf, sizeof(buf));
 		fail(EXIT_KE, "TLS handshake failed: %s", e != 0 ? buf : "connection closed");
 	}

@@ -149,5 +149,38 @@ int main(void)
 		CHECK(strcmp(out, "/etc/x.pem") == 0);
 	}
 
+	/* the request parser: complete only at the empty line, path exact */
+	{
+		static const struct {
+			const char *req;
+			enum metrics_req want;
+		} cases[] = {
+		    {"", METRICS_REQ_INCOMPLETE},
+		    {"GET /health HTTP/1.0\r\n", METRICS_REQ_INCOMPLETE},
+		    {"GET /health HTTP/1.0\r\n\r", METRICS_REQ_INCOMPLETE},
+		    {"GET /health HTTP/1.0\r\n\r\n", METRICS_REQ_HEALTH},
+		    {"GET /health\n\n", METRICS_REQ_HEALTH},
+		    {"GET /metrics?x HTTP/1.0\r\n\r\n", METRICS_REQ_METRICS},
+		    {"GET / HTTP/1.0\r\n\r\n", METRICS_REQ_METRICS},
+		    {"GET /healthz HTTP/1.0\r\n\r\n", METRICS_REQ_NOT_FOUND},
+		    {"GET /metric HTTP/1.0\r\n\r\n", METRICS_REQ_NOT_FOUND},
+		    {"GET\n\n", METRICS_REQ_BAD},
+		    {"POST /health HTTP/1.0\r\n\r\n", METRICS_REQ_BAD},
+		    {"\n\n", METRICS_REQ_BAD},
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			CHECK_EQ(metrics_parse_request((const uint8_t *)cases[i].req,
+			                               strlen(cases[i].req)),
+			         cases[i].want);
+		}
+		uint8_t *big = malloc(METRICS_MAX_REQUEST);
+		CHECK(big != NULL);
+		memset(big, 'a', METRICS_MAX_REQUEST);
+		CHECK_EQ(metrics_parse_request(big, METRICS_MAX_REQUEST - 1),
+		         METRICS_REQ_INCOMPLETE);
+		CHECK_EQ(metrics_parse_request(big, METRICS_MAX_REQUEST), METRICS_REQ_TOO_LARGE);
+		free(big);
+	}
+
 	return test_summary("metrics");
 }

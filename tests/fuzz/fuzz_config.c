@@ -1,0 +1,154 @@
+/*
+ * fuzz_config.c: the configuration parser (common/config.c) on arbitrary
+ * text: cfg_parse_buffer with a directive table that uses every typed
+ * argument helper. Error messages go to /dev/null unless FUZZ_VERBOSE is
+ * set (the sanitizers write to fd 2 directly and are not affected).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fuzz_cfg {
+	uint64_t u64, ms, bytes;
+	int flag, choice;
+	char str[16];
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	unsigned num_multi;
+};
+
+static void check_string(const char *s, size_t cap)
+{
+	if (strnlen(s, cap) >= cap) {
+		abort();
+	}
+}
+
+static int d_u64(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	if (!cfg_arg_u64(&c->u64, l, 0, 1, 1000000)) {
+		return 0;
+	}
+	if (c->u64 < 1 || c->u64 > 1000000) {
+		abort();
+	}
+	return 1;
+}
+
+static int d_bool(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	return cfg_arg_bool(&c->flag, l, 0);
+}
+
+static int d_duration(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	if (!cfg_arg_duration_ms(&c->ms, l, 0, 100, 86400000)) {
+		return 0;
+	}
+	if (c->ms < 100 || c->ms > 86400000) {
+		abort();
+	}
+	return 1;
+}
+
+static int d_size(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	if (!cfg_arg_size(&c->bytes, l, 0, 64, UINT64_MAX / 2)) {
+		return 0;
+	}
+	if (c->bytes < 64 || c->bytes > UINT64_MAX / 2) {
+		abort();
+	}
+	return 1;
+}
+
+static int d_addr(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	char buf[64];
+	for (int i = 0; i < l->argc; i++) {
+		if (!cfg_arg_sockaddr(&c->addr, &c->addr_len, l, i, 123)) {
+			return 0;
+		}
+		check_string(cfg_sockaddr_str(buf, sizeof(buf), (struct sockaddr *)&c->addr),
+		             sizeof(buf));
+	}
+	return 1;
+}
+
+static int d_string(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	if (!cfg_arg_string(c->str, sizeof(c->str), l, 0)) {
+		return 0;
+	}
+	check_string(c->str, sizeof(c->str));
+	return 1;
+}
+
+static int d_choice(void *ctx, const struct cfg_line *l)
+{
+	static const char *const choices[] = {"static", "ntp", "chrony", NULL};
+	struct fuzz_cfg *c = ctx;
+	if (!cfg_arg_choice(&c->choice, l, 0, choices)) {
+		return 0;
+	}
+	if (c->choice < 0 || c->choice > 2) {
+		abort();
+	}
+	return 1;
+}
+
+static int d_multi(void *ctx, const struct cfg_line *l)
+{
+	struct fuzz_cfg *c = ctx;
+	if (l->argc < 0 || l->argc > CFG_MAX_ARGS || l->name == NULL) {
+		abort();
+	}
+	for (int i = 0; i < l->argc; i++) {
+		check_string(l->argv[i], CFG_MAX_LINE + 1);
+	}
+	c->num_multi++;
+	return 1;
+}
+
+static const struct cfg_directive dirs[] = {
+    {"count", 1, 1, d_u64, 0},         {"enabled", 1, 1, d_bool, 0},
+    {"deadline", 1, 1, d_duration, 1}, {"maxsize", 1, 1, d_size, 0},
+    {"listen", 1, 3, d_addr, 1},       {"name", 1, 1, d_string, 0},
+    {"source", 1, 1, d_choice, 0},     {"multi", 0, CFG_MAX_ARGS, d_multi, 1},
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static FILE *devnull;
+	struct fuzz_cfg cfg;
+	char *text = malloc(size + 1);
+
+	if (text == NULL) {
+		abort();
+	}
+	memcpy(text, data, size);
+	text[size] = '\0';
+	memset(&cfg, 0, sizeof(cfg));
+	FILE *saved = stderr;
+	if (getenv("FUZZ_VERBOSE") == NULL) {
+		if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL) {
+			abort();
+		}
+		stderr = devnull;
+	}
+	int ok = cfg_parse_buffer("fuzz.conf", text, dirs, sizeof(dirs) / sizeof(dirs[0]), &cfg);
+	stderr = saved;
+	(void)ok;
+	free(text);
+	return 0;
+}
