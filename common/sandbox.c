@@ -140,15 +140,22 @@ static const int sanitizer_calls[] = {
 };
 #endif
 
+/* on_sigsys runs when the filter refuses a call (SECCOMP_RET_TRAP): it writes
+ * one line naming the syscall to stderr (journald, or the terminal) with
+ * write(2) only, then dies of SIGSYS. SA_RESETHAND has already put back the
+ * default action, so the re-raised signal terminates the process and a
+ * supervisor sees the same status as with SECCOMP_RET_KILL_PROCESS. */
 static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 {
-	char msg[80] = "seccomp: syscall ";
-	size_t len = strlen(msg);
+	static const char head[] = "seccomp: syscall ";
+	static const char tail[] = " is not allowed: killed (see docs/troubleshooting.md)\n";
+	char msg[sizeof(head) + 12 + sizeof(tail)];
+	size_t len = sizeof(head) - 1;
 	char digits[12];
 	int n = 0;
 	unsigned v = (unsigned)info->si_syscall;
-	(void)sig;
 	(void)uctx;
+	memcpy(msg, head, len);
 	do {
 		digits[n++] = (char)('0' + v % 10);
 		v /= 10;
@@ -156,12 +163,12 @@ static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 	while (n > 0) {
 		msg[len++] = digits[--n];
 	}
-	static const char tail[] = " is not allowed: exiting\n";
 	memcpy(msg + len, tail, sizeof(tail) - 1);
 	len += sizeof(tail) - 1;
 	ssize_t w = write(2, msg, len);
 	(void)w;
-	_exit(128 + SIGSYS);
+	raise(sig);
+	_exit(128 + SIGSYS); /* not reached */
 }
 
 int sandbox_available(void)
@@ -171,22 +178,24 @@ int sandbox_available(void)
 
 int sandbox_apply(enum sandbox_role role, int debug)
 {
-	uint32_t deny = debug ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS;
 	int ok = 0;
-	scmp_filter_ctx ctx = seccomp_init(deny);
+	/* TRAP rather than KILL so that the refused call is logged; the
+	 * handler then dies of SIGSYS. A compromised process could catch
+	 * SIGSYS itself, but the call is refused either way. */
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	struct sigaction sa;
+	(void)debug;
 	if (ctx == NULL) {
 		log_err("seccomp: cannot initialise a filter");
 		return 0;
 	}
-	if (debug) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = on_sigsys;
-		sa.sa_flags = SA_SIGINFO;
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGSYS, &sa, NULL) != 0) {
-			goto out;
-		}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) != 0) {
+		log_err("seccomp: cannot install the SIGSYS handler");
+		goto out;
 	}
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0) {
 		log_err("seccomp: the kernel cannot synchronise threads");
@@ -239,7 +248,7 @@ int sandbox_apply(enum sandbox_role role, int debug)
 		log_err("seccomp: cannot load the filter");
 		goto out;
 	}
-	log_info("seccomp allow-list active%s", debug ? " (debug: SIGSYS names the syscall)" : "");
+	log_info("seccomp allow-list active (a refused syscall is logged, then SIGSYS)");
 	ok = 1;
 out:
 	seccomp_release(ctx);

@@ -4,13 +4,15 @@
  * sandbox_apply installs, on every thread of the process (TSYNC), a filter
  * that allows what the running daemon needs (libuv, BoringSSL, recvmmsg/
  * sendmmsg, key and certificate reloads, metrics, syslog, the signer
- * socket) and kills the process on anything else (exec, fork, ptrace,
- * mount, bind, listen, new network sockets, ...). Call it after setup:
- * sockets bound, files loaded, privileges dropped, threads started.
+ * socket) and refuses anything else (exec, fork, ptrace, mount, bind,
+ * listen, new network sockets, ...). Call it after setup: sockets bound,
+ * files loaded, privileges dropped, threads started.
  *
- * With |debug| the action is SIGSYS instead, and a handler names the
- * syscall on stderr before the process exits, so a missing entry shows up
- * in the log. Without libseccomp (meson -Dseccomp=disabled) it logs a
+ * A refused call raises SIGSYS (SECCOMP_RET_TRAP); the handler installed
+ * here writes one line naming the syscall number to stderr and the process
+ * then dies of SIGSYS, so a missing entry always shows up in the log
+ * (|debug| is kept for the callers and changes nothing). Without
+ * libseccomp (meson -Dseccomp=disabled) it logs a
  * warning once and returns 1.
  */
 #ifndef NTS_SANDBOX_H

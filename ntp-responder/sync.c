@@ -3,6 +3,8 @@
  */
 #include "ntp-responder/sync.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
@@ -10,6 +12,7 @@
 
 #include <openssl/rand.h>
 
+#include "common/config.h"
 #include "common/log.h"
 
 #define POLL_MS        16000
@@ -98,10 +101,13 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct so
 		return;
 	}
 	CBS_init(&c, (const uint8_t *)buf->base, (size_t)n);
-	/* only an answer to our last request counts (origin = our transmit) */
-	if (!ntp_header_parse(&h, &c) || h.mode != NTP_MODE_SERVER || h.origin_ts != s->last_tx) {
+	/* only the first answer to our last request counts (origin = our
+	 * transmit); the socket is connected, so it came from the source */
+	if (!ntp_header_parse(&h, &c) || h.mode != NTP_MODE_SERVER || s->last_tx == 0 ||
+	    h.origin_ts != s->last_tx) {
 		return;
 	}
+	s->last_tx = 0;
 	s->daemon = h;
 	s->have_daemon = 1;
 	s->polls_unanswered = 0;
@@ -110,17 +116,10 @@ static void on_recv(uv_udp_t *u, ssize_t n, const uv_buf_t *buf, const struct so
 	sync_update(s);
 }
 
-static void on_sent(uv_udp_send_t *req, int status)
-{
-	(void)status;
-	(void)req;
-}
-
 static void poll_daemon(uv_timer_t *t)
 {
 	struct sync_source *s = t->data;
-	static uint8_t pkt[NTP_HEADER_LEN];
-	static uv_udp_send_t req;
+	uint8_t pkt[NTP_HEADER_LEN];
 	struct ntp_header h = {.version = 4, .mode = NTP_MODE_CLIENT};
 	struct wbuf w;
 
@@ -136,10 +135,57 @@ static void poll_daemon(uv_timer_t *t)
 	}
 	uv_buf_t b = uv_buf_init((char *)pkt, sizeof(pkt));
 	metrics_inc(&s->polls);
-	if (uv_udp_send(&req, &s->udp, &b, 1, (const struct sockaddr *)&s->cfg.daemon, on_sent) !=
-	    0) {
+	/* uv_udp_try_send on the connected socket is one sendmsg(2): unlike
+	 * uv_udp_send it never queues, and never runs libuv's lazy set-up
+	 * (libuv 1.44 probes sendmmsg with a new socket on the first queued
+	 * send, which the seccomp filter refuses) */
+	if (uv_udp_try_send(&s->udp, &b, 1, NULL) != (int)sizeof(pkt)) {
 		LOG_RL_WARN("cannot poll the local time daemon");
 	}
+}
+
+/* sync_open binds the poll socket to the loopback address of the source's
+ * family if the source is on loopback (the wildcard otherwise) and connects
+ * it to the source: the kernel then only delivers datagrams from there.
+ * Called before the sandbox, which refuses new sockets. */
+static int sync_open(struct sync_source *s, uv_loop_t *loop)
+{
+	struct sockaddr_storage local = {0};
+	const struct sockaddr *to = (const struct sockaddr *)&s->cfg.daemon;
+	local.ss_family = to->sa_family;
+	if (to->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)to;
+		if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
+			((struct sockaddr_in *)&local)->sin_addr = a->sin_addr;
+		}
+	} else if (to->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)to;
+		if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) {
+			((struct sockaddr_in6 *)&local)->sin6_addr = a->sin6_addr;
+		}
+	} else {
+		return 0;
+	}
+	if (uv_udp_init(loop, &s->udp) != 0) {
+		return 0;
+	}
+	s->udp.data = s;
+	s->open = 1;
+	int err = uv_udp_bind(&s->udp, (const struct sockaddr *)&local, 0);
+	if (err == 0) {
+		err = uv_udp_connect(&s->udp, to);
+	}
+	if (err == 0) {
+		err = uv_udp_recv_start(&s->udp, on_alloc, on_recv);
+	}
+	if (err != 0) {
+		char a[64];
+		log_err("syncsource ntp %s: %s",
+		        cfg_sockaddr_str(a, sizeof(a), (const struct sockaddr *)to),
+		        uv_strerror(err));
+		return 0;
+	}
+	return 1;
 }
 
 int sync_start(struct sync_source *s, uv_loop_t *loop, struct resp_ctx *ctx,
@@ -151,16 +197,12 @@ int sync_start(struct sync_source *s, uv_loop_t *loop, struct resp_ctx *ctx,
 	if (cfg->mode == SYNC_STATIC) {
 		return 1;
 	}
-	uv_udp_init(loop, &s->udp);
-	s->udp.data = s;
-	struct sockaddr_storage any = {0};
-	any.ss_family = cfg->daemon.ss_family;
-	if (uv_udp_bind(&s->udp, (struct sockaddr *)&any, 0) != 0 ||
-	    uv_udp_recv_start(&s->udp, on_alloc, on_recv) != 0) {
+	if (!sync_open(s, loop)) {
 		return 0;
 	}
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
+	s->timer_open = 1;
 	uv_timer_start(&s->timer, poll_daemon, 0, POLL_MS);
 	return 1;
 }
@@ -170,7 +212,11 @@ void sync_stop(struct sync_source *s)
 	if (s->cfg.mode == SYNC_STATIC) {
 		return;
 	}
-	uv_timer_stop(&s->timer);
-	uv_close((uv_handle_t *)&s->timer, NULL);
-	uv_close((uv_handle_t *)&s->udp, NULL);
+	if (s->timer_open) {
+		uv_timer_stop(&s->timer);
+		uv_close((uv_handle_t *)&s->timer, NULL);
+	}
+	if (s->open) {
+		uv_close((uv_handle_t *)&s->udp, NULL);
+	}
 }

@@ -34,6 +34,7 @@ struct sync_source {
 	struct resp_ctx *ctx;
 	uv_udp_t udp;
 	uv_timer_t timer;
+	int open, timer_open; /* handles to close in sync_stop */
 	struct sync_state bufs[4];
 	int next_buf;
 	int64_t last_reply; /* monotonic seconds; 0: never */
