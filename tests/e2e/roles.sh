@@ -27,10 +27,10 @@
 # daemon in this test can step or slew the machine's clock. The kernel's own
 # state cannot be faked per network namespace: if it carries STA_UNSYNC (as
 # test machines without a time daemon do), the responder would rightly serve
-# stratum 16 / leap 3, so the responder process alone then gets
-# tests/e2e/kernel_synced.c preloaded, which clears STA_UNSYNC in what its
-# read-only ntp_adjtime() returns (the real system call still runs, under
-# the responder's seccomp filter). The test says which way it ran.
+# stratum 16 / leap 3, so the responder process alone then gets the faults
+# suite's fake_adjtime.so preloaded (tests/faults/fake_adjtime.c), which
+# answers its read-only ntp_adjtime() with a synchronised kernel state. The
+# test says which way it ran.
 #
 # The key push: rsync over ssh needs sshd and rsync on every host, which a
 # test machine need not have. A stand-in for rsync (first on nts-rotate.sh's
@@ -38,7 +38,7 @@
 # and the file is then written as that user into the host's
 # /var/lib/nts/keys, where rrsync would have put it.
 . "$SRC/tests/e2e/lib.sh"
-for c in chronyd curl openssl python3 setpriv useradd cc ssh; do
+for c in chronyd curl openssl python3 setpriv useradd ssh; do
 	command -v $c >/dev/null || fail "$c not installed (deploy/deps.sh NTS_TEST_PKGS)"
 done
 USE_BIRD=1
@@ -78,7 +78,8 @@ for h in cl key; do
 	mkdir -p "/etc/netns/$P-$h"
 	cat >"/etc/netns/$P-$h/hosts" <<EOF
 127.0.0.1 localhost
-10.88.2.2 nts.example.net ke1.example.net
+10.88.2.2 nts.example.net
+2001:db8:88:2::2 ke1.example.net
 $ANY4 time.example.net
 10.88.3.2 ntp-ams1.example.net
 EOF
@@ -219,11 +220,10 @@ class T(ctypes.Structure): _fields_ = [("modes", ctypes.c_uint), ("l", ctypes.c_
 t = T()
 ctypes.CDLL(None).adjtimex(ctypes.byref(t))
 sys.exit(0 if t.status & 0x40 else 1)'; then
-	cc -shared -fPIC -O2 -o "$T/kernel_synced.so" "$SRC/tests/e2e/kernel_synced.c" -ldl ||
-		fail "cannot build kernel_synced.so"
-	chmod 755 "$T/kernel_synced.so"
-	PRELOAD="LD_PRELOAD=$T/kernel_synced.so"
-	KERNEL="the kernel clock carries STA_UNSYNC: responder preloads kernel_synced.so"
+	SHIM=$BUILD/tests/faults/fake_adjtime.so
+	[ -f "$SHIM" ] || fail "$SHIM not built"
+	PRELOAD="LD_PRELOAD=$SHIM"
+	KERNEL="the kernel clock carries STA_UNSYNC: responder preloads fake_adjtime.so"
 else
 	PRELOAD="NTS_E2E_KERNEL=synced"
 	KERNEL="the kernel clock is synchronised: responder reads it as is"
@@ -249,6 +249,8 @@ done
 # each daemon runs as its unit's user, under its seccomp filter
 for x in "$SIGNER_PID nts-signer" "$KE_PID nts-ke" "$RESP_PID nts"; do
 	set -- $x
+	runs_as() { [ "$(stat -c %U "/proc/$1")" = "$2" ]; }
+	wait_for 5 runs_as "$1" "$2" || true
 	[ "$(stat -c %U "/proc/$1")" = "$2" ] || fail "PID $1 runs as $(stat -c %U "/proc/$1"), not $2"
 	grep -q '^Seccomp:[[:space:]]*2' "/proc/$1/status" || fail "PID $1 ($2) has no seccomp filter"
 done
@@ -275,24 +277,23 @@ if [ $USE_BIRD = 1 ]; then
 		>>"$T/substitutions.txt"
 	run_unit bg resp "$R_RESP" nts-health-check health NTS_HC_CONF="$R_RESP/etc/nts/health-check.conf"
 	HC_PID=$LAST
-	[ "$(stat -c %U "/proc/$HC_PID")" = nts-health ] || fail "the health check does not run as nts-health"
-	if grep -q '^Groups:.*' "/proc/$HC_PID/status"; then
-		bgid=$(getent group bird | cut -d: -f3)
-		grep -Eq "^Groups:.*\b$bgid\b" "/proc/$HC_PID/status" || fail "the health check is not in group bird"
-	fi
-	# and the responder is not in group bird
+	hc_user() { [ "$(stat -c %U "/proc/$HC_PID")" = nts-health ]; }
+	wait_for 5 hc_user || fail "the health check does not run as nts-health"
+	# it may use BIRD's socket (group bird); the responder may not
 	bgid=$(getent group bird | cut -d: -f3)
+	grep -Eq "^Groups:.*\b$bgid\b" "/proc/$HC_PID/status" || fail "the health check is not in group bird"
 	! grep -Eq "^Groups:.*\b$bgid\b" "/proc/$RESP_PID/status" || fail "nts-responder runs in group bird"
 fi
 
 # ---- client: NTS-KE by name, NTS query at the anycast address ----
 nsx cl "$QUERY" --ca "$T/ca.pem" --save "$T/sess" --json nts.example.net >"$T/q1.json" 2>"$T/q1.err" ||
 	fail "NTS-KE + NTS query: $(cat "$T/q1.err")"
-UP_REFID=$(printf '%02X%02X%02X%02X' 10 88 4 2)
+UP_REFID=$(printf '%02x%02x%02x%02x' 10 88 4 2)
 grep -q "\"server\":\"$ANY4\"" "$T/q1.json" || fail "not answered at the anycast address: $(cat "$T/q1.json")"
 grep -q "\"stratum\":$((UP_STRATUM + 1)),\"leap\":0,\"refid\":\"$UP_REFID\"" "$T/q1.json" ||
 	fail "responder answers are not synchronised to chronyd (want stratum $((UP_STRATUM + 1)), leap 0, refid $UP_REFID): $(cat "$T/q1.json")"
-nsx cl "$QUERY" --ca "$T/ca.pem" --json "[2001:db8:88:2::2]" >"$T/q6.json" 2>"$T/q6.err" ||
+# a KE host by its own name, over IPv6: the Server record is then ntpserver6
+nsx cl "$QUERY" --ca "$T/ca.pem" --json ke1.example.net >"$T/q6.json" 2>"$T/q6.err" ||
 	fail "NTS-KE over IPv6: $(cat "$T/q6.err")"
 grep -q "\"server\":\"$ANY6\".*\"stratum\":$((UP_STRATUM + 1)),\"leap\":0" "$T/q6.json" ||
 	fail "IPv6: $(cat "$T/q6.json")"
