@@ -195,6 +195,11 @@ if [ $USE_BIRD = 1 ]; then
 	bfd_up() { [ "$(nsx rt birdc -s "$T/bird-rt.ctl" show bfd sessions | grep -c ' Up ')" = 4 ]; }
 	wait_for 10 bfd_up || fail "BFD sessions not up: $(nsx rt birdc -s "$T/bird-rt.ctl" show bfd sessions)"
 fi
+if [ $USE_BIRD = 1 ]; then
+	# the health check reads the responder's healthfile, not HTTP /health
+	grep -q "checking $T/hosts/ra/etc/nts/responder.health" "$T/health-ra.log" ||
+		fail "the health check does not read the healthfile: $(head -n 1 "$T/health-ra.log")"
+fi
 echo "topology up after $(($(now_ms) - t_start)) ms; routing: $ROUTING; KE: $KE_MODE"
 
 # ---- client: NTS-KE over IPv4 and IPv6, then the query loop and chronyd ----
