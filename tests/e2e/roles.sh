@@ -329,6 +329,19 @@ if [ $USE_BIRD = 1 ]; then
 	wait_for 10 withdrawn || fail "drain file did not withdraw"
 	rm -f "$R_RESP/etc/nts/drain"
 fi
+# a responder that hangs stops rewriting its healthfile: the health check
+# (file part only, as with "plain no") calls that unhealthy after
+# NTS_HC_STALE (5) seconds, not forever "ok"
+hc_once() {
+	nsx resp env NTS_HC_CONF=/nonexistent NTS_HC_HEALTHFILE="$R_RESP/run/nts/responder.health" \
+		NTS_HC_DRAIN="$R_RESP/etc/nts/drain" sh "$SRC/deploy/anycast/nts-health-check.sh" --once 2>&1
+}
+[ "$(hc_once)" = healthy ] || fail "health check --once: $(hc_once)"
+kill -STOP "$RESP_PID"
+stale() { case $(hc_once) in "unhealthy: "*"not rewritten"*) true ;; *) false ;; esac; }
+wait_for 12 stale || { kill -CONT "$RESP_PID"; fail "a stopped responder's healthfile still counts: $(hc_once)"; }
+kill -CONT "$RESP_PID"
+wait_for 5 health_ok || fail "responder healthfile after SIGCONT"
 died "$SIGNER_PID" nts-signer
 died "$KE_PID" nts-ke-server
 died "$RESP_PID" nts-responder
