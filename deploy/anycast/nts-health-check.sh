@@ -3,13 +3,17 @@
 # through BIRD only while the local nts-responder is healthy.
 #
 # Every NTS_HC_INTERVAL seconds it checks
-#   1. the responder's /health on its metrics address (HTTP 200 and "ok":
-#      clock synchronised, cookie keys loaded and current, every worker up),
+#   1. the responder's health file ("healthfile" in nts-responder.conf,
+#      rewritten every second): it must say "ok" (clock synchronised, cookie
+#      keys loaded and current, every worker up) and be fresh (a responder
+#      that died or hangs stops rewriting it). A file, not HTTP /health: a
+#      local user who floods the metrics port cannot make this check fail
+#      and withdraw the route.
 #   2. an actual NTP query to each anycast address on this host, through the
 #      responder's sockets (nts-query --plain; a host-local route, so it
 #      works whether or not the prefix is announced). This needs "plain
 #      yes" in nts-responder.conf (the default); with "plain no", leave
-#      NTS_HC_ADDRS empty and rely on /health.
+#      NTS_HC_ADDRS empty and rely on the health file.
 # NTS_HC_FALL failed checks in a row withdraw the prefixes (birdc disable
 # of the static protocols that originate them); NTS_HC_RISE good checks in
 # a row announce them again (birdc enable). The state BIRD is in is compared
@@ -25,14 +29,16 @@
 #
 # Settings (environment, or the file NTS_HC_CONF, default
 # /etc/nts/health-check.conf, sourced if it exists):
-#   NTS_HC_METRICS    responder metrics address        (127.0.0.1:9124)
-#   NTS_HC_ADDRS      anycast addresses to query        (none: /health only)
+#   NTS_HC_HEALTHFILE the responder's healthfile        (/run/nts/responder.health)
+#   NTS_HC_STALE      seconds after which an unchanged
+#                     health file counts as failed      (5)
+#   NTS_HC_ADDRS      anycast addresses to query        (none: health file only)
 #                     e.g. "203.0.113.123 [2001:db8:123::123]"
 #   NTS_HC_PORT       NTP port of the responder         (123)
 #   NTS_HC_PROTOCOLS  BIRD protocols to enable/disable  (anycast4 anycast6)
 #   NTS_HC_BIRDC      birdc command                     (birdc)
 #   NTS_HC_INTERVAL   seconds between checks            (1)
-#   NTS_HC_TIMEOUT    seconds per HTTP request / query  (1)
+#   NTS_HC_TIMEOUT    seconds per NTP query             (1)
 #   NTS_HC_FALL       failures in a row to withdraw     (3)
 #   NTS_HC_RISE       successes in a row to announce    (5)
 #   NTS_HC_RECONCILE  rounds between BIRD state checks  (10)
@@ -42,7 +48,8 @@ set -u
 conf=${NTS_HC_CONF:-/etc/nts/health-check.conf}
 # shellcheck disable=SC1090
 [ -r "$conf" ] && . "$conf"
-metrics=${NTS_HC_METRICS:-127.0.0.1:9124}
+healthfile=${NTS_HC_HEALTHFILE:-/run/nts/responder.health}
+stale=${NTS_HC_STALE:-5}
 addrs=${NTS_HC_ADDRS:-}
 port=${NTS_HC_PORT:-123}
 protocols=${NTS_HC_PROTOCOLS:-anycast4 anycast6}
@@ -68,15 +75,17 @@ check() {
 		why="drain file $drain exists"
 		return 1
 	fi
-	if command -v curl >/dev/null 2>&1; then
-		body=$(curl -sS --max-time "$tmo" -w '\n%{http_code}' "http://$metrics/health" 2>&1)
-	else
-		body=$(wget -q -T "$tmo" -O - "http://$metrics/health" 2>&1 && echo 200)
+	if ! mtime=$(stat -c %Y "$healthfile" 2>/dev/null) || ! body=$(head -n 1 "$healthfile" 2>/dev/null); then
+		why="cannot read $healthfile (responder not running, or no healthfile directive?)"
+		return 1
 	fi
-	code=$(printf '%s\n' "$body" | tail -n 1)
-	body=$(printf '%s\n' "$body" | sed '$d' | head -n 1)
-	if [ "$code" != 200 ] || [ "$body" != ok ]; then
-		why="/health: ${body:-no answer} (HTTP ${code:-none})"
+	age=$(($(date +%s) - mtime))
+	if [ "$age" -gt "$stale" ]; then
+		why="$healthfile not rewritten for $age s (responder stopped or hanging)"
+		return 1
+	fi
+	if [ "$body" != ok ]; then
+		why="$healthfile: ${body:-empty}"
 		return 1
 	fi
 	for a in $addrs; do
@@ -138,7 +147,7 @@ stopping() {
 	exit 0
 }
 trap stopping TERM INT
-log "checking $metrics${addrs:+ and $addrs port $port} every ${interval}s (withdraw after $fall, announce after $rise)"
+log "checking $healthfile${addrs:+ and $addrs port $port} every ${interval}s (withdraw after $fall, announce after $rise)"
 while :; do
 	if check; then
 		good=$((good + 1))

@@ -117,6 +117,7 @@ deployment $H/deployment.pub
 boxkey $H/host.box
 syncsource static 2 $2
 metrics 127.0.0.1:9124
+healthfile $H/responder.health
 EOF
 	notify_listener "resp-$1"
 	bg "$1" "resp-$1" env NOTIFY_SOCKET="$T/resp-$1.notify" "$RESPONDER" -c "$H/nts-responder.conf"
@@ -164,6 +165,7 @@ if [ $USE_BIRD = 1 ]; then
 	bg rt bird-rt bird -f -c "$T/bird-rt.conf" -s "$T/bird-rt.ctl" -P "$T/bird-rt.pid"
 	for h in ra rb; do
 		bg "$h" "health-$h" env NTS_HC_CONF=/nonexistent NTS_HC_BIRDC="birdc -s $T/bird-$h.ctl" \
+			NTS_HC_HEALTHFILE="$T/hosts/$h/etc/nts/responder.health" \
 			NTS_HC_ADDRS="$ANY4 [$ANY6]" NTS_HC_INTERVAL=0.2 NTS_HC_TIMEOUT=0.5 NTS_HC_FALL=2 \
 			NTS_HC_RISE=3 NTS_HC_DRAIN="$T/drain-$h" NTS_QUERY="$QUERY" \
 			sh "$SRC/deploy/anycast/nts-health-check.sh"
@@ -192,6 +194,11 @@ if [ $USE_BIRD = 1 ]; then
 	# BFD (sub-second detection of a dead host or link) is up on all four sessions
 	bfd_up() { [ "$(nsx rt birdc -s "$T/bird-rt.ctl" show bfd sessions | grep -c ' Up ')" = 4 ]; }
 	wait_for 10 bfd_up || fail "BFD sessions not up: $(nsx rt birdc -s "$T/bird-rt.ctl" show bfd sessions)"
+fi
+if [ $USE_BIRD = 1 ]; then
+	# the health check reads the responder's healthfile, not HTTP /health
+	grep -q "checking $T/hosts/ra/etc/nts/responder.health" "$T/health-ra.log" ||
+		fail "the health check does not read the healthfile: $(head -n 1 "$T/health-ra.log")"
 fi
 echo "topology up after $(($(now_ms) - t_start)) ms; routing: $ROUTING; KE: $KE_MODE"
 

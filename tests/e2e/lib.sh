@@ -142,4 +142,141 @@ PY
 		[ $i -gt 50 ] && fail "notify listener $1 did not start"
 		sleep 0.1
 	done
+	# daemons that run as their unit's user must be able to send to it
+	chmod 666 "$T/$1.notify"
+}
+
+# syslog_listener: a stand-in for journald's /dev/log at $T/syslog.sock,
+# every message appended to $T/syslog.log (run_unit gives each unit a
+# private /dev with it as /dev/log: the shipped role files say "syslog yes")
+syslog_listener() {
+	[ -S "$T/syslog.sock" ] && return 0
+	python3 - "$T/syslog.sock" "$T/syslog.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "ab", buffering=0)
+while True:
+    out.write(s.recv(8192).rstrip(b"\n") + b"\n")
+PY
+	PIDS="$PIDS $!" # oldest last: it stops after the daemons
+	i=0
+	until [ -S "$T/syslog.sock" ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "syslog listener did not start"
+		sleep 0.1
+	done
+	chmod 666 "$T/syslog.sock"
+}
+
+# role_file SRC DST ROOT [OLD=NEW...]: a shipped file as it runs on a test
+# host: every absolute path under /etc, /var, /run or /usr gets ROOT in
+# front (the host's directory tree), and each OLD (an IP address, a host
+# name or a port, as a whole token) becomes NEW of the same kind. Nothing
+# else can change: an OLD that is not an address, name or port, or that the
+# file does not contain (the shipped file changed), fails the test. The
+# changed lines (but comments) are printed: the log shows what was substituted.
+role_file() {
+	python3 - "$@" <<'PY' || fail "role_file $*"
+import difflib, re, sys
+src, dst, root = sys.argv[1:4]
+pairs = [a.split("=", 1) for a in sys.argv[4:]]
+ip4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+kinds = {
+    "address": re.compile(r"(?:%s|[0-9a-fA-F:]*:[0-9a-fA-F:.]+)(?:/\d+)?" % ip4),
+    "name": re.compile(r"(?=.*[a-z])[a-z0-9-]+(?:\.[a-z0-9-]+)+"),
+    "port": re.compile(r"\d{1,5}"),
+}
+def kind(s):
+    for k, r in kinds.items():
+        if r.fullmatch(s):
+            return k
+    return None
+text = open(src).read()
+out = re.sub(r"(?<![\w./~-])/(?:etc|var|run|usr)(?=/|\b)", lambda m: root + m.group(0), text)
+for p in pairs:
+    if len(p) != 2 or kind(p[0]) is None or kind(p[0]) != kind(p[1]):
+        sys.exit("role_file: %r: only addresses, names and ports may be substituted" % "=".join(p))
+    pat = r"(?<![\w.:-])%s(?![\w:-]|\.\w)" % re.escape(p[0])
+    out, n = re.subn(pat, lambda m: p[1], out)
+    if n == 0:
+        sys.exit("role_file: %s does not contain %s (the shipped file changed?)" % (src, p[0]))
+open(dst, "w").write(out)
+for l in difflib.unified_diff(text.splitlines(), out.splitlines(), src, dst, n=0, lineterm=""):
+    if not l.startswith(("---", "+++", "@@", "-#", "+#")):  # comments: paths only
+        print("  " + l)
+PY
+}
+
+# ensure_user NAME: a system user with its own group, as the docs'
+# "adduser --system --group" makes it; created only if missing (and left in
+# place: the next run finds it)
+ensure_user() {
+	getent passwd "$1" >/dev/null && return 0
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin "$1" || fail "cannot create user $1"
+}
+
+# run_unit fg|bg ROLE ROOT UNIT NAME [VAR=VALUE...]: run a shipped unit of
+# deploy/systemd the way systemd would, as far as that can be done without
+# systemd: its User=, Group=, SupplementaryGroups= (plus the user's own
+# groups), AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=,
+# UMask= and RuntimeDirectory=/RuntimeDirectoryMode=, its ExecStartPre=
+# (must succeed) and ExecStart=, with the paths in the command lines under
+# ROOT (as role_file does). Output goes to $T/NAME.log (ExecStartPre to
+# $T/NAME-pre.log); bg leaves the PID in $LAST. The sandboxing directives
+# (ProtectSystem= and the like) are checked by units.sh, not here.
+run_unit() {
+	mode=$1 role=$2 root=$3 unit=$SRC/deploy/systemd/$4.service name=$5
+	shift 5
+	[ -f "$unit" ] || fail "no unit $unit"
+	ukey() { sed -n "s/^$1=//p" "$unit" | tail -n 1; }
+	ucmd() { ukey "$1" | sed -E "s#(^| )/(etc|var|run|usr)/#\\1$root/\\2/#g"; }
+	u_user=$(ukey User) u_group=$(ukey Group)
+	[ -n "$u_user" ] || fail "$unit has no User="
+	u_groups=$(
+		{
+			id -Gn "$u_user" | tr ' ' '\n'
+			for g in $(ukey SupplementaryGroups); do echo "$g"; done
+		} | sort -u | paste -sd, -
+	)
+	caps() { # CAP_A CAP_B -> +a,+b
+		for c in "$@"; do printf ',+%s' "$(echo "${c#CAP_}" | tr 'A-Z' 'a-z')"; done
+	}
+	# shellcheck disable=SC2046
+	u_amb=$(caps $(ukey AmbientCapabilities))
+	# shellcheck disable=SC2046
+	u_bound=$(caps $(ukey CapabilityBoundingSet))
+	priv="setpriv --reuid $u_user --regid ${u_group:-$u_user} --groups $u_groups"
+	priv="$priv --inh-caps -all$u_amb --ambient-caps -all$u_amb --bounding-set -all$u_bound"
+	[ "$(ukey NoNewPrivileges)" = yes ] && priv="$priv --no-new-privs"
+	rd=$(ukey RuntimeDirectory)
+	if [ -n "$rd" ]; then
+		install -d -m "$(ukey RuntimeDirectoryMode | sed 's/^$/0755/')" -o "$u_user" \
+			-g "${u_group:-$u_user}" "$root/run/$rd"
+	fi
+	u_umask=$(ukey UMask)
+	syslog_listener
+	# a private /dev (as PrivateDevices=yes) whose log is $T/syslog.sock
+	dev=$T/dev-$name
+	mkdir -p "$dev"
+	for x in null zero full random urandom log; do : >"$dev/$x"; done
+	wrap="set -e; for x in null zero full random urandom; do mount --bind /dev/\$x $dev/\$x; done"
+	wrap="$wrap; mount --bind $T/syslog.sock $dev/log; mount --rbind $dev /dev"
+	wrap="$wrap; umask ${u_umask:-0022}; exec \"\$@\""
+	pre=$(ucmd ExecStartPre)
+	if [ -n "$pre" ]; then
+		# shellcheck disable=SC2086
+		nsx "$role" env "$@" unshare -m sh -c "$wrap" sh $priv -- $pre >"$T/$name-pre.log" 2>&1 ||
+			fail "$4 ExecStartPre ($pre) failed: $(cat "$T/$name-pre.log")"
+	fi
+	start=$(ucmd ExecStart)
+	[ -n "$start" ] || fail "$unit has no ExecStart="
+	if [ "$mode" = fg ]; then
+		# shellcheck disable=SC2086
+		nsx "$role" env "$@" unshare -m sh -c "$wrap" sh $priv -- $start >>"$T/$name.log" 2>&1
+	else
+		# shellcheck disable=SC2086
+		bg "$role" "$name" env "$@" unshare -m sh -c "$wrap" sh $priv -- $start
+	fi
 }

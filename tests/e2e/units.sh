@@ -22,4 +22,35 @@ for u in nts-responder nts-ke-server nts-signer; do
 	awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || { echo "FAIL: $u exposure $score > 2.5" >&2; exit 1; }
 	echo "$u: exposure $score"
 done
+# Documentation= names files that meson install puts there (docs/*.md,
+# install_subdir in meson.build, default prefix /usr/local)
+for f in "$SRC"/deploy/systemd/*.service; do
+	for d in $(sed -n 's/^Documentation=//p' "$f"); do
+		case $d in
+		file:/usr/local/share/doc/nts/*) [ -f "$SRC/docs/${d##*/}" ] ||
+			{ echo "FAIL: ${f##*/}: $d is not a file of docs/" >&2; exit 1; } ;;
+		*) echo "FAIL: ${f##*/}: Documentation=$d is not an installed file" >&2; exit 1 ;;
+		esac
+	done
+done
+# BIRD's control socket is out of reach of the internet-facing daemons
+# (issue 12 item 5): their units hide /run/bird, none of them runs in group
+# bird, and the health check that drives birdc has its own user
+for u in nts-responder nts-ke-server; do
+	f=$SRC/deploy/systemd/$u.service
+	grep -Eq '^InaccessiblePaths=(.* )?-?/run/bird( |$)' "$f" ||
+		{ echo "FAIL: $u.service has no InaccessiblePaths= covering /run/bird" >&2; exit 1; }
+	! grep -Eq '^(Group|SupplementaryGroups)=.*\bbird\b' "$f" ||
+		{ echo "FAIL: $u.service runs in group bird" >&2; exit 1; }
+done
+hc_user=$(sed -n 's/^User=//p' "$SRC/deploy/systemd/nts-health-check.service")
+case $hc_user in
+nts | nts-ke | "") echo "FAIL: nts-health-check.service runs as '$hc_user', a daemon's user" >&2; exit 1 ;;
+esac
+# and no documented step puts a daemon's user into group bird
+if grep -rEn '(adduser|gpasswd -a|usermod .*-a?G) +(nts|nts-ke)( .*)? bird\b|usermod .*-a?G +bird +(nts|nts-ke)\b' \
+	"$SRC/docs" "$SRC/deploy" "$SRC/README.md" >&2; then
+	echo "FAIL: a documented step adds a daemon's user to group bird (above)" >&2
+	exit 1
+fi
 echo "units: ok"
