@@ -296,7 +296,14 @@ static struct {
 	uint64_t config_reloads_ok, config_reloads_failed;
 	int config_restart_needed; /* directives changed that need a restart */
 	int last_health;           /* -1: not known yet */
+	/* keyless: does nts-signer hold the key of every certificate in use? */
+	enum ke_signer_check keycheck;
+	char keycheck_msg[1024];
 } d;
+
+/* How long a refused certificate reload waits to try again by itself (the
+ * signer may get the new key meanwhile). */
+#define CERT_RETRY_MS 30000
 
 static void on_cert_debounce(uv_timer_t *t);
 
@@ -316,6 +323,17 @@ static void reload_certs(void)
 		log_err("certificates: %s; keeping the ones in use", err);
 		return;
 	}
+	if (d.srv.cfg.signer[0] != '\0' &&
+	    ke_tls_signer_check(t, &d.srv.cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
+		/* a chain whose key the signer lacks would fail every handshake */
+		d.cert_reloads_failed++;
+		log_err("certificates: %s; keeping the ones in use (trying again in %d s)", errbuf,
+		        CERT_RETRY_MS / 1000);
+		ke_tls_unref(t);
+		uv_timer_start(&d.cert_debounce, on_cert_debounce, CERT_RETRY_MS, 0);
+		return;
+	}
+	d.keycheck = KE_SIGNER_OK;
 	/* connections in flight keep a reference to the set they started
 	 * with: the old set is freed when the last of them closes */
 	ke_tls_swap(&d.srv, t);
@@ -330,6 +348,16 @@ static void on_gc(uv_timer_t *t)
 {
 	struct metrics_buf hb = {0};
 	(void)t;
+	if (d.keycheck == KE_SIGNER_UNVERIFIED) {
+		/* the signer was unreachable at start: check once it is there */
+		d.keycheck = (enum ke_signer_check)ke_tls_signer_check(
+		    d.srv.tls, &d.srv.cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
+		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+			log_err("certificates: %s", d.keycheck_msg);
+		} else if (d.keycheck == KE_SIGNER_OK) {
+			log_info("nts-signer holds the key of every certificate");
+		}
+	}
 	/* log health changes (a few per day at most, never per request) */
 	int ok = health(NULL, &hb);
 	if (ok != d.last_health && !hb.failed && hb.data != NULL) {
@@ -460,6 +488,10 @@ static int health(void *arg, struct metrics_buf *b)
 	}
 	if (d.srv.cfg.signer[0] != '\0' && signer_connected() == 0) {
 		metrics_buf_printf(b, "unhealthy: nts-signer unreachable\n");
+		return 0;
+	}
+	if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+		metrics_buf_printf(b, "unhealthy: nts-signer lacks a certificate's key\n");
 		return 0;
 	}
 	metrics_buf_printf(b, "ok\n");
@@ -625,6 +657,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: certificates: %s\n", conf, err);
 			return 1;
 		}
+		if (cfg->signer[0] != '\0' &&
+		    ke_tls_signer_check(t, cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
+			fprintf(stderr, "%s: certificates: %s\n", conf, errbuf);
+			ke_tls_unref(t);
+			return 1;
+		}
 		ke_tls_unref(t);
 		err = "libsodium initialisation failed";
 		if (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
@@ -686,6 +724,19 @@ int main(int argc, char **argv)
 	}
 	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
 		return 1;
+	}
+	if (cfg->signer[0] != '\0') {
+		/* as the user that connects to the signer from now on (its
+		 * 'allowuser'): refuse to start on a key the signer lacks; if
+		 * the signer is not there yet, check again until it is */
+		d.keycheck = (enum ke_signer_check)ke_tls_signer_check(t, cfg, d.keycheck_msg,
+		                                                       sizeof(d.keycheck_msg));
+		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+			log_fatal("certificates: %s", d.keycheck_msg);
+		}
+		if (d.keycheck == KE_SIGNER_UNVERIFIED) {
+			log_warn("certificates: %s; checking again every 5 s", d.keycheck_msg);
+		}
 	}
 	for (int i = 0; i < d.num_workers; i++) {
 		if (!ke_worker_start(&d.workers[i])) {

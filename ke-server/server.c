@@ -162,13 +162,16 @@ static int keyless_setup(SSL_CTX *ctx, const char **out_err)
 		goto err;
 	}
 	pthread_once(&keyid_once, keyid_index_init);
-	id = malloc(KL_KEY_ID_LEN);
+	/* the key id, then the preferred algorithm (for ke_tls_signer_check) */
+	id = malloc(KL_KEY_ID_LEN + 2);
 	int len = i2d_PUBKEY(pub, &der);
 	if (keyid_index < 0 || id == NULL || len <= 0) {
 		*out_err = "out of memory";
 		goto err;
 	}
 	SHA256(der, (size_t)len, id);
+	id[KL_KEY_ID_LEN] = (uint8_t)(prefs[0] >> 8);
+	id[KL_KEY_ID_LEN + 1] = (uint8_t)prefs[0];
 	if (!SSL_CTX_set_ex_data(ctx, keyid_index, id)) {
 		*out_err = "out of memory";
 		goto err;
@@ -350,6 +353,51 @@ err:
 	ERR_clear_error();
 	tls_free(t);
 	return NULL;
+}
+
+int ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg, char *errbuf,
+                        size_t errbuf_len)
+{
+	pthread_once(&keyid_once, keyid_index_init);
+	for (int i = 0; i < t->num; i++) {
+		const uint8_t *id = SSL_CTX_get_ex_data(t->ctx[i], keyid_index);
+		const char *path = i < cfg->num_certs ? cfg->cert[i] : "?";
+		uint8_t status;
+		char why[512];
+		if (id == NULL) {
+			continue; /* the key is in this process */
+		}
+		uint16_t alg = (uint16_t)(id[KL_KEY_ID_LEN] << 8 | id[KL_KEY_ID_LEN + 1]);
+		uint64_t timeout = cfg->signer_deadline_ms < 1000 ? 1000 : cfg->signer_deadline_ms;
+		if (!ke_signer_probe(cfg->signer, timeout, id, alg, &status, why, sizeof(why))) {
+			snprintf(errbuf, errbuf_len,
+			         "%s: cannot ask nts-signer whether it holds the private key: "
+			         "signer %s",
+			         path, why);
+			return KE_SIGNER_UNVERIFIED;
+		}
+		if (status == KL_UNKNOWN_KEY) {
+			char hex[2 * KL_KEY_ID_LEN + 1];
+			for (int j = 0; j < KL_KEY_ID_LEN; j++) {
+				snprintf(hex + 2 * j, 3, "%02x", id[j]);
+			}
+			snprintf(
+			    errbuf, errbuf_len,
+			    "%s: nts-signer at %s does not hold the private key of this "
+			    "certificate (public key SHA-256 %s): a renewal with a new key? Add "
+			    "the new key to nts-signer.conf ('key FILE') and reload the signer "
+			    "(SIGHUP)",
+			    path, cfg->signer, hex);
+			return KE_SIGNER_KEY_MISSING;
+		}
+		if (status != KL_OK) {
+			snprintf(errbuf, errbuf_len,
+			         "%s: nts-signer at %s refused a test signature: %s", path,
+			         cfg->signer, kl_status_name(status));
+			return KE_SIGNER_KEY_MISSING;
+		}
+	}
+	return KE_SIGNER_OK;
 }
 
 /* ---- connections ---- */
