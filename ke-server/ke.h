@@ -115,15 +115,15 @@ struct ke_tls *ke_tls_load(const struct ke_config *cfg, char *errbuf, size_t err
                            const char **out_err);
 /* ke_tls_signer_check asks nts-signer (cfg->signer), once per keyless
  * certificate of |t|, for a test signature with that certificate's key.
- * Blocks for at most about a second per certificate; |errbuf| says what is
+ * Blocks for at most max(1 s, signerdeadline) per certificate; |errbuf| says what is
  * wrong and what to do. */
 enum ke_signer_check {
 	KE_SIGNER_OK = 0,          /* the signer holds every key (or none is keyless) */
 	KE_SIGNER_KEY_MISSING = 1, /* the signer answered: it lacks a key */
 	KE_SIGNER_UNVERIFIED = 2,  /* no answer (not running, no access, too slow) */
 };
-int ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg, char *errbuf,
-                        size_t errbuf_len);
+enum ke_signer_check ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg,
+                                         char *errbuf, size_t errbuf_len);
 /* ke_tls_ref adds a reference; ke_tls_unref drops one and frees the set with
  * the last (NULL-safe, from any thread). */
 void ke_tls_ref(struct ke_tls *t);

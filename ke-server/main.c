@@ -350,8 +350,8 @@ static void on_gc(uv_timer_t *t)
 	(void)t;
 	if (d.keycheck == KE_SIGNER_UNVERIFIED) {
 		/* the signer was unreachable at start: check once it is there */
-		d.keycheck = (enum ke_signer_check)ke_tls_signer_check(
-		    d.srv.tls, &d.srv.cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
+		d.keycheck = ke_tls_signer_check(d.srv.tls, &d.srv.cfg, d.keycheck_msg,
+		                                 sizeof(d.keycheck_msg));
 		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
 			log_err("certificates: %s", d.keycheck_msg);
 		} else if (d.keycheck == KE_SIGNER_OK) {
@@ -729,8 +729,7 @@ int main(int argc, char **argv)
 		/* as the user that connects to the signer from now on (its
 		 * 'allowuser'): refuse to start on a key the signer lacks; if
 		 * the signer is not there yet, check again until it is */
-		d.keycheck = (enum ke_signer_check)ke_tls_signer_check(t, cfg, d.keycheck_msg,
-		                                                       sizeof(d.keycheck_msg));
+		d.keycheck = ke_tls_signer_check(t, cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
 		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
 			log_fatal("certificates: %s", d.keycheck_msg);
 		}

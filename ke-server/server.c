@@ -355,8 +355,8 @@ err:
 	return NULL;
 }
 
-int ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg, char *errbuf,
-                        size_t errbuf_len)
+enum ke_signer_check ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg,
+                                         char *errbuf, size_t errbuf_len)
 {
 	pthread_once(&keyid_once, keyid_index_init);
 	for (int i = 0; i < t->num; i++) {
