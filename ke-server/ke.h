@@ -11,6 +11,7 @@
 #ifndef NTS_KE_H
 #define NTS_KE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -81,16 +82,24 @@ struct ke_stats {
 };
 
 /* A set of TLS contexts (one per certificate, selected by SNI). Replaced
- * whole on reload; SSL objects hold their own context references. */
+ * whole on reload. It is reference counted: the server holds one reference
+ * to the set in use and every connection one to the set it started with
+ * (the SNI callback reads the set), so a retired set lives exactly as long
+ * as the last connection made from it. */
 struct ke_tls {
 	SSL_CTX *ctx[KE_MAX_CERTS];
 	int num;
 	int64_t not_after; /* earliest certificate expiry, unix seconds */
+	_Atomic int refs;
 };
 
 struct ke_server {
 	struct ke_config cfg;
-	_Atomic(struct ke_tls *) tls;
+	/* the set in use: swapped under tls_lock, and a worker takes its
+	 * reference under it too, so a set is never freed between a worker
+	 * reading the pointer and counting its reference */
+	pthread_mutex_t tls_lock;
+	struct ke_tls *tls;
 	struct keyring_holder keys;
 	_Atomic uint64_t open_connections;
 	_Atomic uint16_t per_source[KE_SOURCE_SLOTS];
@@ -99,9 +108,31 @@ struct ke_server {
 };
 
 /* ke_tls_load loads every certificate; with an empty key file name the
- * context signs through the worker's signer connection (keyless). */
-struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err);
-void ke_tls_free(struct ke_tls *t);
+ * context signs through the worker's signer connection (keyless). The new
+ * set has one reference, the caller's. On failure |out_err| points at a
+ * message in |errbuf| (paths, dates and OS errors included). */
+struct ke_tls *ke_tls_load(const struct ke_config *cfg, char *errbuf, size_t errbuf_len,
+                           const char **out_err);
+/* ke_tls_signer_check asks nts-signer (cfg->signer), once per keyless
+ * certificate of |t|, for a test signature with that certificate's key.
+ * Blocks for at most max(1 s, signerdeadline) per certificate; |errbuf| says what is
+ * wrong and what to do. */
+enum ke_signer_check {
+	KE_SIGNER_OK = 0,          /* the signer holds every key (or none is keyless) */
+	KE_SIGNER_KEY_MISSING = 1, /* the signer answered: it lacks a key */
+	KE_SIGNER_UNVERIFIED = 2,  /* no answer (not running, no access, too slow) */
+};
+enum ke_signer_check ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg,
+                                         char *errbuf, size_t errbuf_len);
+/* ke_tls_ref adds a reference; ke_tls_unref drops one and frees the set with
+ * the last (NULL-safe, from any thread). */
+void ke_tls_ref(struct ke_tls *t);
+void ke_tls_unref(struct ke_tls *t);
+/* ke_tls_acquire returns the set in use with a reference for the caller
+ * (NULL if there is none); ke_tls_swap installs |t| (taking over the
+ * caller's reference) and drops the server's reference to the old set. */
+struct ke_tls *ke_tls_acquire(struct ke_server *srv);
+void ke_tls_swap(struct ke_server *srv, struct ke_tls *t);
 
 struct ke_worker {
 	int id;

@@ -277,7 +277,6 @@ static const struct cfg_field reload_fields[] = {
 
 /* ---- the running daemon ---- */
 
-#define TLS_RETIRED 8
 static struct {
 	struct ke_server srv;
 	struct ke_worker workers[KE_MAX_WORKERS];
@@ -288,8 +287,6 @@ static struct {
 	uv_fs_event_t certwatch[KE_MAX_CERTS * 2];
 	int num_certwatch;
 	uv_timer_t cert_debounce, gc_timer;
-	struct ke_tls *retired[TLS_RETIRED];
-	int64_t retired_at[TLS_RETIRED];
 	uint64_t cert_reloads_ok, cert_reloads_failed;
 	const char *conf_path;
 	int debug;
@@ -299,14 +296,14 @@ static struct {
 	uint64_t config_reloads_ok, config_reloads_failed;
 	int config_restart_needed; /* directives changed that need a restart */
 	int last_health;           /* -1: not known yet */
+	/* keyless: does nts-signer hold the key of every certificate in use? */
+	enum ke_signer_check keycheck;
+	char keycheck_msg[1024];
 } d;
 
-static int64_t mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
+/* How long a refused certificate reload waits to try again by itself (the
+ * signer may get the new key meanwhile). */
+#define CERT_RETRY_MS 30000
 
 static void on_cert_debounce(uv_timer_t *t);
 
@@ -319,31 +316,28 @@ static void remember_cert_paths(void)
 static void reload_certs(void)
 {
 	const char *err;
-	struct ke_tls *t = ke_tls_load(&d.srv.cfg, &err);
+	char errbuf[1024];
+	struct ke_tls *t = ke_tls_load(&d.srv.cfg, errbuf, sizeof(errbuf), &err);
 	if (t == NULL) {
 		d.cert_reloads_failed++;
 		log_err("certificates: %s; keeping the ones in use", err);
 		return;
 	}
-	int slot = -1;
-	for (int i = 0; i < TLS_RETIRED; i++) {
-		if (d.retired[i] == NULL) {
-			slot = i;
-			break;
-		}
-	}
-	if (slot < 0) {
+	if (d.srv.cfg.signer[0] != '\0' &&
+	    ke_tls_signer_check(t, &d.srv.cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
+		/* a chain whose key the signer lacks would fail every handshake */
 		d.cert_reloads_failed++;
-		log_warn("certificates: reloads too frequent; retrying later");
-		ke_tls_free(t);
-		uv_timer_start(&d.cert_debounce, on_cert_debounce, 5000, 0);
+		log_err("certificates: %s; keeping the ones in use (trying again in %d s)", errbuf,
+		        CERT_RETRY_MS / 1000);
+		ke_tls_unref(t);
+		uv_timer_start(&d.cert_debounce, on_cert_debounce, CERT_RETRY_MS, 0);
 		return;
 	}
-	/* connections in flight hold their own SSL_CTX references; the set
-	 * itself is freed after a grace period */
-	d.retired[slot] = atomic_exchange(&d.srv.tls, t);
+	d.keycheck = KE_SIGNER_OK;
+	/* connections in flight keep a reference to the set they started
+	 * with: the old set is freed when the last of them closes */
+	ke_tls_swap(&d.srv, t);
 	remember_cert_paths();
-	d.retired_at[slot] = mono_s();
 	d.cert_reloads_ok++;
 	log_info("certificates loaded (%d)", t->num);
 }
@@ -354,6 +348,16 @@ static void on_gc(uv_timer_t *t)
 {
 	struct metrics_buf hb = {0};
 	(void)t;
+	if (d.keycheck == KE_SIGNER_UNVERIFIED) {
+		/* the signer was unreachable at start: check once it is there */
+		d.keycheck = ke_tls_signer_check(d.srv.tls, &d.srv.cfg, d.keycheck_msg,
+		                                 sizeof(d.keycheck_msg));
+		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+			log_err("certificates: %s", d.keycheck_msg);
+		} else if (d.keycheck == KE_SIGNER_OK) {
+			log_info("nts-signer holds the key of every certificate");
+		}
+	}
 	/* log health changes (a few per day at most, never per request) */
 	int ok = health(NULL, &hb);
 	if (ok != d.last_health && !hb.failed && hb.data != NULL) {
@@ -366,12 +370,6 @@ static void on_gc(uv_timer_t *t)
 		d.last_health = ok;
 	}
 	free(hb.data);
-	for (int i = 0; i < TLS_RETIRED; i++) {
-		if (d.retired[i] != NULL && mono_s() - d.retired_at[i] >= 30) {
-			ke_tls_free(d.retired[i]);
-			d.retired[i] = NULL;
-		}
-	}
 }
 
 static void on_cert_debounce(uv_timer_t *t)
@@ -483,13 +481,17 @@ static int health(void *arg, struct metrics_buf *b)
 		metrics_buf_printf(b, "unhealthy: no usable cookie keys\n");
 		return 0;
 	}
-	struct ke_tls *t = atomic_load(&d.srv.tls);
+	struct ke_tls *t = d.srv.tls; /* only this thread changes it */
 	if (t == NULL || t->not_after <= (int64_t)time(NULL)) {
 		metrics_buf_printf(b, "unhealthy: certificate expired\n");
 		return 0;
 	}
 	if (d.srv.cfg.signer[0] != '\0' && signer_connected() == 0) {
 		metrics_buf_printf(b, "unhealthy: nts-signer unreachable\n");
+		return 0;
+	}
+	if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+		metrics_buf_printf(b, "unhealthy: nts-signer lacks a certificate's key\n");
 		return 0;
 	}
 	metrics_buf_printf(b, "ok\n");
@@ -559,7 +561,7 @@ static void render(void *arg, struct metrics_buf *b)
 	               "Accept to NTS-KE response written (including error responses).");
 	metrics_hist_render(b, "nts_ke_handshake_seconds", NULL, ke_latency_bounds(), hs,
 	                    (size_t)d.num_workers);
-	struct ke_tls *t = atomic_load(&d.srv.tls);
+	struct ke_tls *t = d.srv.tls; /* only this thread changes it */
 	metrics_family(b, "nts_ke_certificate_expiry_seconds", "gauge",
 	               "Unix time at which the first certificate expires.");
 	metrics_sample(b, "nts_ke_certificate_expiry_seconds", NULL,
@@ -637,10 +639,12 @@ static void watch_dir_of(uv_loop_t *loop, const char *file)
 int main(int argc, char **argv)
 {
 	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
+	char errbuf[1024];
 	int check, debug;
 	struct ke_config *cfg = &d.srv.cfg;
 
 	d.last_health = -1;
+	pthread_mutex_init(&d.srv.tls_lock, NULL);
 	daemon_parse_args(argc, argv, "nts-ke-server", &conf, &debug, &check);
 	d.conf_path = conf;
 	d.debug = debug;
@@ -648,12 +652,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		struct ke_tls *t = ke_tls_load(cfg, &err);
+		struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
 		if (t == NULL) {
 			fprintf(stderr, "%s: certificates: %s\n", conf, err);
 			return 1;
 		}
-		ke_tls_free(t);
+		if (cfg->signer[0] != '\0' &&
+		    ke_tls_signer_check(t, cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
+			fprintf(stderr, "%s: certificates: %s\n", conf, errbuf);
+			ke_tls_unref(t);
+			return 1;
+		}
+		ke_tls_unref(t);
 		err = "libsodium initialisation failed";
 		if (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
 		                                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL,
@@ -675,11 +685,11 @@ int main(int argc, char **argv)
 	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
 	uv_loop_t *loop = uv_default_loop();
 
-	struct ke_tls *t = ke_tls_load(cfg, &err);
+	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
 	if (t == NULL) {
 		log_fatal("certificates: %s", err);
 	}
-	atomic_store(&d.srv.tls, t);
+	ke_tls_swap(&d.srv, t);
 	remember_cert_paths();
 	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
 	if (!keywatch_start(&d.kw, loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
@@ -714,6 +724,18 @@ int main(int argc, char **argv)
 	}
 	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
 		return 1;
+	}
+	if (cfg->signer[0] != '\0') {
+		/* as the user that connects to the signer from now on (its
+		 * 'allowuser'): refuse to start on a key the signer lacks; if
+		 * the signer is not there yet, check again until it is */
+		d.keycheck = ke_tls_signer_check(t, cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
+		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+			log_fatal("certificates: %s", d.keycheck_msg);
+		}
+		if (d.keycheck == KE_SIGNER_UNVERIFIED) {
+			log_warn("certificates: %s; checking again every 5 s", d.keycheck_msg);
+		}
 	}
 	for (int i = 0; i < d.num_workers; i++) {
 		if (!ke_worker_start(&d.workers[i])) {
@@ -771,10 +793,7 @@ int main(int argc, char **argv)
 	metrics_server_stop(d.metrics);
 	keywatch_stop(&d.kw);
 	(void)daemon_close_loop(loop);
-	for (int i = 0; i < TLS_RETIRED; i++) {
-		ke_tls_free(d.retired[i]);
-	}
-	ke_tls_free(atomic_load(&d.srv.tls));
+	ke_tls_swap(&d.srv, NULL);
 	keyring_holder_cleanup(&d.srv.keys);
 	log_info("stopped");
 	return 0;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,13 +162,16 @@ static int keyless_setup(SSL_CTX *ctx, const char **out_err)
 		goto err;
 	}
 	pthread_once(&keyid_once, keyid_index_init);
-	id = malloc(KL_KEY_ID_LEN);
+	/* the key id, then the preferred algorithm (for ke_tls_signer_check) */
+	id = malloc(KL_KEY_ID_LEN + 2);
 	int len = i2d_PUBKEY(pub, &der);
 	if (keyid_index < 0 || id == NULL || len <= 0) {
 		*out_err = "out of memory";
 		goto err;
 	}
 	SHA256(der, (size_t)len, id);
+	id[KL_KEY_ID_LEN] = (uint8_t)(prefs[0] >> 8);
+	id[KL_KEY_ID_LEN + 1] = (uint8_t)prefs[0];
 	if (!SSL_CTX_set_ex_data(ctx, keyid_index, id)) {
 		*out_err = "out of memory";
 		goto err;
@@ -186,7 +190,7 @@ err:
 	return ret;
 }
 
-void ke_tls_free(struct ke_tls *t)
+static void tls_free(struct ke_tls *t)
 {
 	if (t == NULL) {
 		return;
@@ -197,13 +201,83 @@ void ke_tls_free(struct ke_tls *t)
 	free(t);
 }
 
-struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err)
+void ke_tls_ref(struct ke_tls *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void ke_tls_unref(struct ke_tls *t)
+{
+	if (t != NULL && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1) {
+		tls_free(t);
+	}
+}
+
+struct ke_tls *ke_tls_acquire(struct ke_server *srv)
+{
+	pthread_mutex_lock(&srv->tls_lock);
+	struct ke_tls *t = srv->tls;
+	if (t != NULL) {
+		ke_tls_ref(t);
+	}
+	pthread_mutex_unlock(&srv->tls_lock);
+	return t;
+}
+
+void ke_tls_swap(struct ke_server *srv, struct ke_tls *t)
+{
+	pthread_mutex_lock(&srv->tls_lock);
+	struct ke_tls *old = srv->tls;
+	srv->tls = t;
+	pthread_mutex_unlock(&srv->tls_lock);
+	ke_tls_unref(old);
+}
+
+/* file_error: why |path| cannot be read, from the OS (NULL if it can) */
+static const char *file_error(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		return strerror(errno);
+	}
+	fclose(f);
+	return NULL;
+}
+
+/* load_error formats "PATH: WHAT: REASON" into |buf|: the OS error if the
+ * file cannot be opened (with the uid for a permission problem), else
+ * BoringSSL's reason. */
+static const char *load_error(char *buf, size_t len, const char *path, const char *what)
+{
+	int e = 0;
+	const char *why = file_error(path);
+	if (why != NULL) {
+		e = errno;
+	} else {
+		uint32_t err = ERR_peek_last_error();
+		why = err != 0 ? ERR_reason_error_string(err) : NULL;
+		if (why == NULL) {
+			why = "not in PEM format";
+		}
+	}
+	if (e == EACCES) {
+		snprintf(buf, len, "%s: %s: %s (running as uid %u)", path, what, why,
+		         (unsigned)geteuid());
+	} else {
+		snprintf(buf, len, "%s: %s: %s", path, what, why);
+	}
+	return buf;
+}
+
+struct ke_tls *ke_tls_load(const struct ke_config *cfg, char *errbuf, size_t errbuf_len,
+                           const char **out_err)
 {
 	struct ke_tls *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		*out_err = "out of memory";
 		return NULL;
 	}
+	atomic_init(&t->refs, 1);
 	t->not_after = INT64_MAX;
 	for (int i = 0; i < cfg->num_certs; i++) {
 		SSL_CTX *ctx = SSL_CTX_new(TLS_method());
@@ -220,28 +294,53 @@ struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err)
 		SSL_CTX_set_tlsext_servername_callback(ctx, servername_cb);
 		SSL_CTX_set_tlsext_servername_arg(ctx, t);
 		if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert[i]) != 1) {
-			*out_err = "cannot load certificate chain";
+			*out_err = load_error(errbuf, errbuf_len, cfg->cert[i],
+			                      "cannot load certificate chain");
 			goto err;
 		}
 		if (cfg->key[i][0] == '\0') {
 			if (!keyless_setup(ctx, out_err)) {
+				snprintf(errbuf, errbuf_len, "%s: %s", cfg->cert[i], *out_err);
+				*out_err = errbuf;
 				goto err;
 			}
 		} else {
 			/* the weaker mode: the private key in this process */
 			if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
-				*out_err = "cannot load private key";
+				uint32_t e = ERR_peek_last_error();
+				if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+				    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+					snprintf(errbuf, errbuf_len,
+					         "%s: cannot load private key: it does not match "
+					         "the certificate %s",
+					         cfg->key[i], cfg->cert[i]);
+					*out_err = errbuf;
+				} else {
+					*out_err = load_error(errbuf, errbuf_len, cfg->key[i],
+					                      "cannot load private key");
+				}
 				goto err;
 			}
 			if (SSL_CTX_check_private_key(ctx) != 1) {
-				*out_err = "private key does not match the certificate";
+				snprintf(errbuf, errbuf_len,
+				         "%s: private key does not match the certificate %s",
+				         cfg->key[i], cfg->cert[i]);
+				*out_err = errbuf;
 				goto err;
 			}
 		}
 		X509 *cert = SSL_CTX_get0_certificate(ctx);
 		int64_t na = cert != NULL ? asn1_time_unix(X509_get0_notAfter(cert)) : 0;
 		if (na <= (int64_t)time(NULL)) {
-			*out_err = "certificate has expired";
+			char when[64] = "unknown";
+			struct tm tm;
+			time_t tt = (time_t)na;
+			if (na > 0 && gmtime_r(&tt, &tm) != NULL) {
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+			}
+			snprintf(errbuf, errbuf_len, "%s: certificate has expired (notAfter %s)",
+			         cfg->cert[i], when);
+			*out_err = errbuf;
 			goto err;
 		}
 		if (na < t->not_after) {
@@ -252,11 +351,61 @@ struct ke_tls *ke_tls_load(const struct ke_config *cfg, const char **out_err)
 	return t;
 err:
 	ERR_clear_error();
-	ke_tls_free(t);
+	tls_free(t);
 	return NULL;
 }
 
+enum ke_signer_check ke_tls_signer_check(const struct ke_tls *t, const struct ke_config *cfg,
+                                         char *errbuf, size_t errbuf_len)
+{
+	pthread_once(&keyid_once, keyid_index_init);
+	for (int i = 0; i < t->num; i++) {
+		const uint8_t *id = SSL_CTX_get_ex_data(t->ctx[i], keyid_index);
+		const char *path = i < cfg->num_certs ? cfg->cert[i] : "?";
+		uint8_t status;
+		char why[512];
+		if (id == NULL) {
+			continue; /* the key is in this process */
+		}
+		uint16_t alg = (uint16_t)(id[KL_KEY_ID_LEN] << 8 | id[KL_KEY_ID_LEN + 1]);
+		uint64_t timeout = cfg->signer_deadline_ms < 1000 ? 1000 : cfg->signer_deadline_ms;
+		if (!ke_signer_probe(cfg->signer, timeout, id, alg, &status, why, sizeof(why))) {
+			snprintf(errbuf, errbuf_len,
+			         "%s: cannot ask nts-signer whether it holds the private key: "
+			         "signer %s",
+			         path, why);
+			return KE_SIGNER_UNVERIFIED;
+		}
+		if (status == KL_UNKNOWN_KEY) {
+			char hex[2 * KL_KEY_ID_LEN + 1];
+			for (int j = 0; j < KL_KEY_ID_LEN; j++) {
+				snprintf(hex + 2 * j, 3, "%02x", id[j]);
+			}
+			snprintf(
+			    errbuf, errbuf_len,
+			    "%s: nts-signer at %s does not hold the private key of this "
+			    "certificate (public key SHA-256 %s): a renewal with a new key? Add "
+			    "the new key to nts-signer.conf ('key FILE') and reload the signer "
+			    "(SIGHUP)",
+			    path, cfg->signer, hex);
+			return KE_SIGNER_KEY_MISSING;
+		}
+		if (status != KL_OK) {
+			snprintf(errbuf, errbuf_len,
+			         "%s: nts-signer at %s refused a test signature: %s", path,
+			         cfg->signer, kl_status_name(status));
+			return KE_SIGNER_KEY_MISSING;
+		}
+	}
+	return KE_SIGNER_OK;
+}
+
 /* ---- connections ---- */
+
+/* Bound on received bytes TLS has not consumed yet. TLS consumes input as
+ * it comes (a partial record at most stays behind), so only a client that
+ * sends far ahead of the protocol gets near it. */
+#define KE_MAX_UNREAD (64 * 1024)
 
 enum conn_state { CONN_HANDSHAKE, CONN_READING, CONN_WRITING, CONN_CLOSING };
 enum sign_state { SIGN_NONE, SIGN_PENDING, SIGN_DONE, SIGN_FAILED };
@@ -268,8 +417,10 @@ struct ke_conn {
 	struct ke_conn *prev, *next; /* accept order */
 	SSL *ssl;
 	BIO *rbio, *wbio;
+	struct ke_tls *tls; /* the set this connection started with (a reference) */
 	enum conn_state state;
 	int handles_open;
+	int reading; /* uv_read_start is in effect */
 	int counted; /* holds a global and a per-source slot */
 	uint32_t source_slot;
 	int ipv6;
@@ -282,8 +433,11 @@ struct ke_conn {
 	const uint8_t *sig;
 	size_t sig_len;
 	size_t req_len;
-	uint8_t req[]; /* max_request bytes */
+	size_t scan_off; /* c->req up to here is whole records, none End of Message */
+	uint8_t req[];   /* max_request bytes */
 };
+
+static int set_reading(struct ke_conn *c, int on);
 
 struct wreq {
 	uv_write_t req;
@@ -307,6 +461,7 @@ static void conn_freed(uv_handle_t *h)
 		return;
 	}
 	SSL_free(c->ssl); /* frees the BIOs */
+	ke_tls_unref(c->tls);
 	free(c);
 }
 
@@ -539,7 +694,11 @@ static void drive(struct ke_conn *c)
 			int e = SSL_get_error(c->ssl, r);
 			if (e == SSL_ERROR_WANT_PRIVATE_KEY_OPERATION) {
 				/* keep ServerHello..Certificate until the signature
-				 * is there: one write for the whole flight */
+				 * is there: one write for the whole flight. Read
+				 * nothing meanwhile: TLS consumes nothing until the
+				 * signature is there, so whatever came would pile up
+				 * (the kernel's socket buffer holds the client back) */
+				(void)set_reading(c, 0);
 				return;
 			}
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
@@ -597,11 +756,18 @@ static void drive(struct ke_conn *c)
 			return;
 		}
 		c->req_len += (size_t)n;
-		size_t msg_len;
-		if (ntske_stream_status(c->req, c->req_len, &msg_len) == NTSKE_STREAM_COMPLETE) {
-			c->state = CONN_WRITING;
-			respond(c, msg_len);
-			return;
+		/* scan only the records that arrived since the last read: a
+		 * request trickled in tiny TLS records costs linear time */
+		CBS in;
+		struct ntske_record rec;
+		CBS_init(&in, c->req + c->scan_off, c->req_len - c->scan_off);
+		while (ntske_record_next(&in, &rec)) {
+			c->scan_off = c->req_len - CBS_len(&in);
+			if (rec.type == NTSKE_REC_END) {
+				c->state = CONN_WRITING;
+				respond(c, c->scan_off);
+				return;
+			}
 		}
 	}
 	flush(c, 0);
@@ -615,6 +781,25 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* set_reading starts or stops reading the socket; 0 if it cannot start */
+static int set_reading(struct ke_conn *c, int on)
+{
+	if (on == c->reading) {
+		return 1;
+	}
+	if (on) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+			return 0;
+		}
+	} else {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+	c->reading = on;
+	return 1;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct ke_conn *c = s->data;
@@ -626,6 +811,12 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	if (n == 0 || c->state == CONN_CLOSING || c->state == CONN_WRITING) {
+		return;
+	}
+	if (BIO_pending(c->rbio) + (size_t)n > KE_MAX_UNREAD) {
+		/* TLS is not consuming what the client sends */
+		metrics_inc(&c->w->stats.too_large);
+		conn_close(c);
 		return;
 	}
 	if (BIO_write(c->rbio, buf->base, (int)n) != (int)n) {
@@ -716,6 +907,10 @@ static void on_signed(void *owner, int ok, const uint8_t *sig, size_t sig_len)
 	c->sig = sig;
 	c->sig_len = sig_len;
 	restart_conn_deadline(c);
+	if (!set_reading(c, 1)) {
+		conn_close(c);
+		return;
+	}
 	drive(c); /* BoringSSL calls keyless_complete, which copies the signature */
 	if (c->sign == SIGN_DONE) {
 		c->sign = SIGN_FAILED; /* not taken: the buffer is gone after this */
@@ -734,6 +929,10 @@ static void on_sign_deadline(uv_timer_t *t)
 	LOG_RL_WARN("signer did not answer within %u ms",
 	            (unsigned)c->w->srv->cfg.signer_deadline_ms);
 	restart_conn_deadline(c);
+	if (!set_reading(c, 1)) {
+		conn_close(c);
+		return;
+	}
 	drive(c);
 }
 
@@ -818,8 +1017,8 @@ static void on_connection(uv_stream_t *ls, int status)
 		}
 	}
 	c->counted = 1;
-	struct ke_tls *tls = atomic_load_explicit(&srv->tls, memory_order_acquire);
-	c->ssl = tls != NULL ? SSL_new(tls->ctx[0]) : NULL;
+	c->tls = ke_tls_acquire(srv);
+	c->ssl = c->tls != NULL ? SSL_new(c->tls->ctx[0]) : NULL;
 	c->rbio = BIO_new(BIO_s_mem());
 	c->wbio = BIO_new(BIO_s_mem());
 	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
@@ -834,7 +1033,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	SSL_set_accept_state(c->ssl);
 	uv_tcp_nodelay(&c->tcp, 1);
 	uv_timer_start(&c->timer, on_deadline, cfg->deadline_ms, 0);
-	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+	if (!set_reading(c, 1)) {
 		conn_close(c);
 	}
 }

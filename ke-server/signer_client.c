@@ -5,12 +5,17 @@
 #include "ke-server/signer_client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "common/log.h"
 
@@ -185,7 +190,8 @@ static void try_connect(struct ke_signer *s)
 		return;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		LOG_RL_WARN("signer %s: cannot connect: %s", s->path, strerror(errno));
+		char why[512];
+		LOG_RL_WARN("signer %s", ke_signer_connect_error(why, sizeof(why), s->path, errno));
 		close(fd);
 		schedule_retry(s);
 		return;
@@ -294,4 +300,108 @@ void ke_signer_close(struct ke_signer *s)
 	s->num_queued = 0;
 	uv_check_stop(&s->flush);
 	uv_close((uv_handle_t *)&s->flush, NULL);
+}
+
+const char *ke_signer_connect_error(char *buf, size_t len, const char *path, int e)
+{
+	if (e != EACCES && e != EPERM) {
+		snprintf(buf, len, "%s: cannot connect: %s", path, strerror(e));
+		return buf;
+	}
+	/* the socket is open to all; the directory it is in (RuntimeDirectory,
+	 * mode 0750) lets in only nts-signer's group */
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+	}
+	if (stat(dir, &st) == 0) {
+		snprintf(buf, len,
+		         "%s: cannot connect: %s: this user (uid %u) must be in the signer group, "
+		         "the group of %s (gid %u): SupplementaryGroups=nts-signer in the unit "
+		         "(docs/signer.md)",
+		         path, strerror(e), (unsigned)geteuid(), dir, (unsigned)st.st_gid);
+	} else {
+		snprintf(buf, len,
+		         "%s: cannot connect: %s: this user (uid %u) must be in the signer group "
+		         "(SupplementaryGroups=nts-signer in the unit; docs/signer.md)",
+		         path, strerror(e), (unsigned)geteuid());
+	}
+	return buf;
+}
+
+int ke_signer_probe(const char *path, uint64_t timeout_ms, const uint8_t key_id[KL_KEY_ID_LEN],
+                    uint16_t algorithm, uint8_t *out_status, char *err, size_t err_len)
+{
+	static const char context[] = "TLS 1.3, server CertificateVerify";
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	uint8_t input[64 + sizeof(context) + 32];
+	uint8_t msg[KL_MAX_REQUEST], buf[KL_MAX_REPLY + 1];
+	struct kl_request req;
+	struct kl_reply rep;
+	struct wbuf w;
+	int ret = 0;
+
+	memset(input, 0x20, 64);
+	memcpy(input + 64, context, sizeof(context)); /* with its zero byte */
+	RAND_bytes(input + 64 + sizeof(context), 32); /* the "transcript hash" */
+	req.id = 1;
+	req.sent_ns = mono_ns();
+	memcpy(req.key_id, key_id, KL_KEY_ID_LEN);
+	req.algorithm = algorithm;
+	req.input = input;
+	req.input_len = sizeof(input);
+	wbuf_init(&w, msg, sizeof(msg));
+	if (!kl_build_request(&w, &req)) {
+		snprintf(err, err_len, "%s: cannot build a request", path);
+		return 0;
+	}
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, err_len, "%s: socket: %s", path, strerror(errno));
+		return 0;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		ke_signer_connect_error(err, err_len, path, errno);
+		goto out;
+	}
+	if (send(fd, msg, w.len, MSG_NOSIGNAL) != (ssize_t)w.len) {
+		snprintf(err, err_len, "%s: send failed: %s", path, strerror(errno));
+		goto out;
+	}
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
+	do {
+		r = poll(&pfd, 1, (int)timeout_ms);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		snprintf(err, err_len, "%s: no answer within %u ms", path, (unsigned)timeout_ms);
+		goto out;
+	}
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE))) {
+		snprintf(err, err_len,
+		         "%s: the signer closed the connection (is uid %u an 'allowuser' of "
+		         "nts-signer?)",
+		         path, (unsigned)geteuid());
+		goto out;
+	}
+	if (n < 0) {
+		snprintf(err, err_len, "%s: recv: %s", path, strerror(errno));
+		goto out;
+	}
+	CBS cbs;
+	CBS_init(&cbs, buf, (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n);
+	if ((size_t)n > KL_MAX_REPLY || !kl_parse_reply(&rep, &cbs) || rep.id != req.id) {
+		snprintf(err, err_len, "%s: malformed reply", path);
+		goto out;
+	}
+	*out_status = rep.status;
+	ret = 1;
+out:
+	close(fd);
+	return ret;
 }

@@ -73,6 +73,19 @@ void ke_signer_cancel(struct ke_signer *s, uint32_t ticket);
 /* ke_signer_connected is 1 while the connection is up. */
 int ke_signer_connected(const struct ke_signer *s);
 
+/* ke_signer_probe asks the signer at |path| once, synchronously (at most
+ * |timeout_ms|), to sign a made-up TLS 1.3 CertificateVerify input with the
+ * key |key_id| and |algorithm|: the signer finds keys by the SHA-256 of
+ * their SubjectPublicKeyInfo, so KL_OK means it holds the certificate's
+ * key. Returns 1 with the signer's answer in |*out_status|, or 0 with why
+ * there is none in |err| (cannot connect, refused, no answer). */
+int ke_signer_probe(const char *path, uint64_t timeout_ms, const uint8_t key_id[KL_KEY_ID_LEN],
+                    uint16_t algorithm, uint8_t *out_status, char *err, size_t err_len) NTS_WUR;
+
+/* ke_signer_connect_error formats why connect(2) to |path| failed with
+ * |e|, with a hint at nts-signer's group for a permission problem. */
+const char *ke_signer_connect_error(char *buf, size_t len, const char *path, int e);
+
 /* ke_signer_close fails nothing (owners are closing too) and closes the
  * handles; the loop must run to finish. */
 void ke_signer_close(struct ke_signer *s);

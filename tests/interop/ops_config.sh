@@ -47,6 +47,31 @@ grep -q "keys:" "$T/check.out" || fail "bad key file: $(cat "$T/check.out")"
 sed "s|^cert .*|cert $T/server.pem $T/ca.key|" "$T/ke.conf" >"$T/badcert.conf"
 $KESRV -c "$T/badcert.conf" --check >"$T/check.out" 2>&1 && fail "--check accepted a key that does not match"
 grep -q "certificates" "$T/check.out" || fail "bad cert: $(cat "$T/check.out")"
+# certificate errors name the file, the OS error and (expired) the notAfter date
+kecheck() { # WHAT CERTLINE EXTRA PATTERN
+	{ grep -v '^cert ' "$T/ke.conf"; echo "$2"; [ -z "$3" ] || echo "$3"; } >"$T/kc.conf"
+	$KESRV -c "$T/kc.conf" --check >"$T/check.out" 2>&1 && fail "--check accepted $1"
+	grep -q "$4" "$T/check.out" || fail "--check on $1 said: $(cat "$T/check.out")"
+}
+kecheck "a missing chain" "cert $T/nochain.pem $T/server.key" "" \
+	"$T/nochain.pem: cannot load certificate chain: No such file or directory"
+kecheck "a missing key" "cert $T/server.pem $T/nokey.pem" "" \
+	"$T/nokey.pem: cannot load private key: No such file or directory"
+if command -v faketime >/dev/null; then
+	faketime '2020-01-01 00:00:00' openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -days 1 -subj /CN=localhost -keyout "$T/old.key" -out "$T/old.pem" 2>/dev/null
+	kecheck "an expired certificate" "cert $T/old.pem $T/old.key" "" \
+		"$T/old.pem: certificate has expired (notAfter 2020-01-02 "
+fi
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	# a keyless KE server whose user may not enter the signer's directory
+	mkdir -m 0750 "$T/signerdir"
+	{ grep -v '^cert ' "$T/ke.conf"; echo "cert $T/server.pem"; echo "signer $T/signerdir/s.sock"; } >"$T/kc.conf"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups $KESRV -c "$T/kc.conf" --check >"$T/check.out" 2>&1 &&
+		fail "--check as nobody reached the signer"
+	grep "cannot connect: Permission denied" "$T/check.out" | grep -q "signer group" ||
+		fail "no hint at the signer group: $(cat "$T/check.out")"
+fi
 
 # SIGHUP: responder: 'plain no' applies at once, 'workers' needs a restart
 $QUERY --plain 127.0.0.1:$NTP >/dev/null || fail "plain query"
