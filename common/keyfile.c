@@ -275,15 +275,40 @@ int keyfile_trust_load(struct keyfile_trust *out, const char *pub_path, const ch
 	return 1;
 }
 
+/* open_temp creates a new file next to |path| under an unpredictable name
+ * (|path|.tmp.<16 random hex digits>), O_EXCL|O_NOFOLLOW: a file or a
+ * symlink someone planted there makes it fail, never write through it. */
+static int open_temp(char *tmp, size_t tmp_len, const char *path)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint8_t rnd[8];
+		char hex[2 * sizeof(rnd) + 1];
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		if ((size_t)snprintf(tmp, tmp_len, "%s.tmp.%s", path, hex) >= tmp_len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST) {
+			return fd;
+		}
+	}
+	return -1;
+}
+
 int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode)
 {
-	char tmp[4096];
-	int fd, ok = 0;
+	return keyfile_write_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp)) {
-		return 0;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+int keyfile_write_atomic_owned(const char *path, const uint8_t *data, size_t len, unsigned mode,
+                               uid_t uid, gid_t gid)
+{
+	char tmp[4096];
+	int fd, ok = 0, saved;
+
+	fd = open_temp(tmp, sizeof(tmp), path);
 	if (fd < 0) {
 		return 0;
 	}
@@ -294,17 +319,29 @@ int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsi
 			if (n < 0 && errno == EINTR) {
 				continue;
 			}
+			if (n == 0) {
+				errno = EIO;
+			}
 			goto out;
 		}
 		off += (size_t)n;
 	}
-	ok = fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0;
+	ok = (uid == (uid_t)-1 && gid == (gid_t)-1 ? 1 : fchown(fd, uid, gid) == 0) &&
+	     fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0;
 out:
-	if (close(fd) != 0) {
+	saved = errno;
+	if (close(fd) != 0 && ok) {
 		ok = 0;
+		saved = errno;
 	}
+	/* rename replaces whatever is at |path|, a symlink included, and
+	 * never follows it */
 	if (!ok || rename(tmp, path) != 0) {
+		if (ok) {
+			saved = errno;
+		}
 		unlink(tmp);
+		errno = saved;
 		return 0;
 	}
 	/* make the rename durable */

@@ -6,7 +6,10 @@
  *   nts-keyctl import  --dir D --master FILE [--activation EPOCH]
  *   nts-keyctl export  --dir D --role ke|responder --out FILE [--seal-to PUBFILE]
  *   nts-keyctl show    --dir D | --file F --pub P [--box-secret S]
- *   nts-keyctl genbox  --out-secret F --out-public F   (a host's sealing key pair)
+ *   nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]] [--force]
+ *                      (a host's sealing key pair; --owner gives the secret
+ *                      file to the daemon's user; an existing secret is kept
+ *                      unless --force)
  *
  * Every command takes --now UNIX (for tests). Files are written atomically
  * with mode 0600 (the public files 0644). Key bytes are never printed.
@@ -14,7 +17,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +39,8 @@
 
 static struct {
 	const char *dir, *master, *role, *out, *seal_to, *file, *pub, *box_secret;
-	const char *out_secret, *out_public;
+	const char *out_secret, *out_public, *owner;
+	int force;
 	int64_t now;
 	uint32_t epoch_len;
 	unsigned window, lead, every;
@@ -124,7 +130,7 @@ static void write_pub(const struct keyhost *st)
 	int n = snprintf(line, sizeof(line), "nts-deployment-v1 %s %s\n", dep_hex, pk_hex);
 	path_in(path, sizeof(path), "deployment.pub");
 	if (!keyfile_write_atomic(path, (const uint8_t *)line, (size_t)n, 0644)) {
-		die("cannot write %s", path);
+		die("cannot write %s: %s", path, strerror(errno));
 	}
 }
 
@@ -349,27 +355,83 @@ static void cmd_show(void)
 	smem_free(st);
 }
 
+/* parse_owner resolves USER[:GROUP] (names or numbers); without a group,
+ * the user's primary group. */
+static void parse_owner(const char *spec, uid_t *out_uid, gid_t *out_gid)
+{
+	char user[256];
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+	if (ulen == 0 || ulen >= sizeof(user)) {
+		die("bad --owner %s: USER[:GROUP]", spec);
+	}
+	memcpy(user, spec, ulen);
+	user[ulen] = '\0';
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		die("--owner: no user %s%s%s", user, errno != 0 ? ": " : "",
+		    errno != 0 ? strerror(errno) : "");
+	}
+	*out_uid = pw->pw_uid;
+	*out_gid = pw->pw_gid;
+	if (colon != NULL) {
+		errno = 0;
+		struct group *gr = getgrnam(colon + 1);
+		if (gr == NULL) {
+			die("--owner: no group %s%s%s", colon + 1, errno != 0 ? ": " : "",
+			    errno != 0 ? strerror(errno) : "");
+		}
+		*out_gid = gr->gr_gid;
+	}
+}
+
 static void cmd_genbox(void)
 {
 	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	char hex[2 * crypto_box_SECRETKEYBYTES + 1], line[256];
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct stat st;
+
 	if (opt.out_secret == NULL || opt.out_public == NULL) {
 		die("genbox needs --out-secret and --out-public");
+	}
+	if (opt.owner != NULL) {
+		parse_owner(opt.owner, &uid, &gid);
+	}
+	/* a new secret makes every file sealed to the old one unreadable */
+	if (!opt.force && lstat(opt.out_secret, &st) == 0) {
+		die("%s exists: this host's files are sealed to it; refusing to replace it "
+		    "(--force replaces it; then copy the new public key to the key host)",
+		    opt.out_secret);
 	}
 	crypto_box_keypair(pk, sk);
 	sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
 	int n = snprintf(line, sizeof(line), "nts-box-secret-v1 %s\n", hex);
-	if (!keyfile_write_atomic(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600)) {
-		die("cannot write %s", opt.out_secret);
+	if (!keyfile_write_atomic_owned(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600, uid,
+	                                gid)) {
+		die("cannot write %s: %s", opt.out_secret, strerror(errno));
 	}
+	sodium_memzero(hex, sizeof(hex));
 	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
 	n = snprintf(line, sizeof(line), "nts-box-public-v1 %s\n", hex);
 	if (!keyfile_write_atomic(opt.out_public, (const uint8_t *)line, (size_t)n, 0644)) {
-		die("cannot write %s", opt.out_public);
+		die("cannot write %s: %s", opt.out_public, strerror(errno));
 	}
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(line, sizeof(line));
-	printf("wrote %s and %s\n", opt.out_secret, opt.out_public);
+	if (opt.owner != NULL) {
+		printf("wrote %s (owner %s, mode 0600) and %s\n", opt.out_secret, opt.owner,
+		       opt.out_public);
+	} else {
+		printf("wrote %s and %s\n", opt.out_secret, opt.out_public);
+	}
+	if (uid == (uid_t)-1 && geteuid() == 0) {
+		printf("note: %s belongs to root; the daemons read it as their own user: "
+		       "use --owner USER (e.g. --owner nts) or chown it\n",
+		       opt.out_secret);
+	}
 }
 
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
@@ -391,7 +453,8 @@ static void usage(void)
 	        "       nts-keyctl import  --dir D --master F [--activation EPOCH]\n"
 	        "       nts-keyctl export  --dir D --role ke|responder --out F [--seal-to PUB]\n"
 	        "       nts-keyctl show    --dir D | --file F --pub P [--box-secret S]\n"
-	        "       nts-keyctl genbox  --out-secret F --out-public F\n");
+	        "       nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]]\n"
+	        "                          [--force]\n");
 	exit(2);
 }
 
@@ -414,6 +477,8 @@ int main(int argc, char **argv)
 	    {"out-secret", required_argument, NULL, 'S'},
 	    {"out-public", required_argument, NULL, 'P'},
 	    {"now", required_argument, NULL, 'n'},
+	    {"owner", required_argument, NULL, 'O'},
+	    {"force", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -475,6 +540,12 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			opt.now = (int64_t)strtoll(optarg, NULL, 10);
+			break;
+		case 'O':
+			opt.owner = optarg;
+			break;
+		case 'F':
+			opt.force = 1;
 			break;
 		default:
 			usage();
