@@ -15,6 +15,13 @@ for d in /usr/lib/x86_64-linux-gnu/faketime /usr/lib/faketime /usr/local/lib/fak
 	[ -f "$d/libfaketimeMT.so.1" ] && FT_LIB=$d/libfaketimeMT.so.1 && break
 done
 [ -n "$FT_LIB" ] || skip "libfaketime not installed (Debian package faketime, deploy/deps.sh)"
+# Under ASan the daemons hang at start with libfaketime preloaded: its
+# constructor looks up symbols this glibc lacks (__ftime), and the failed
+# dlsym allocates while ASan's allocator is still being set up (a futex wait
+# that never returns; seen with clang 14 and libfaketime 0.9.10). The same
+# steps run under ASan+UBSan in tests/unit/test_keyring.c (injected clock).
+[ "${SANITIZED:-0}" = 1 ] &&
+	skip "libfaketime deadlocks in ASan-instrumented daemons; the unit test covers the steps under ASan"
 make_pki
 make_keys
 NTP=$(free_port)
@@ -26,8 +33,6 @@ KE=$(free_port)
 # commands see offset +0). Under ASan the preloaded library comes first.
 printf '+0\n' >"$T/ke.ft"
 printf '+0\n' >"$T/resp.ft"
-ASAN_OPTIONS=verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
-export ASAN_OPTIONS
 LD_PRELOAD=$FT_LIB FAKETIME_TIMESTAMP_FILE=$T/resp.ft FAKETIME_NO_CACHE=1 \
 	FAKETIME_DONT_FAKE_MONOTONIC=1 start_responder $NTP
 LD_PRELOAD=$FT_LIB FAKETIME_TIMESTAMP_FILE=$T/ke.ft FAKETIME_NO_CACHE=1 \
