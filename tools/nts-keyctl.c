@@ -11,10 +11,15 @@
  *                      file to the daemon's user; an existing secret is kept
  *                      unless --force)
  *
+ * init, rotate and import change the state under an exclusive lock on
+ * DIR/lock (flock), waiting at most --lock-timeout S (default 60) for
+ * another run to finish, so overlapping runs never lose an update.
+ *
  * Every command takes --now UNIX (for tests). Files are written atomically
  * with mode 0600 (the public files 0644). Key bytes are never printed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <grp.h>
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,12 +47,13 @@ static struct {
 	const char *dir, *master, *role, *out, *seal_to, *file, *pub, *box_secret;
 	const char *out_secret, *out_public, *owner;
 	int force;
+	unsigned lock_timeout;
 	int64_t now;
 	uint32_t epoch_len;
 	unsigned window, lead, every;
 	int64_t activation;
 	int has_activation;
-} opt = {.epoch_len = 3600, .window = 25, .lead = 2, .every = 24};
+} opt = {.epoch_len = 3600, .window = 25, .lead = 2, .every = 24, .lock_timeout = 60};
 
 static void die(const char *fmt, ...) NTS_PRINTF(1, 2) __attribute__((noreturn));
 static void die(const char *fmt, ...)
@@ -70,6 +77,36 @@ static void path_in(char *buf, size_t len, const char *name)
 static int64_t now_epoch(const struct keyhost *st)
 {
 	return keys_epoch(opt.now, st->epoch_len);
+}
+
+/* lock_dir takes the exclusive lock on DIR/lock for the rest of the run
+ * (released when the process exits), waiting up to --lock-timeout. */
+static void lock_dir(void)
+{
+	char path[4096];
+	path_in(path, sizeof(path), "lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		die("cannot open the lock file %s: %s", path, strerror(errno));
+	}
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			return; /* |fd| stays open: the lock lives until exit */
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			die("cannot lock %s: %s", path, strerror(errno));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)opt.lock_timeout) {
+			die("%s is held by another nts-keyctl (a rotate, import or init still "
+			    "running?); gave up after %u s (--lock-timeout)",
+			    path, opt.lock_timeout);
+		}
+		struct timespec pause = {0, 100 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 static void save_state(const struct keyhost *st)
@@ -139,9 +176,6 @@ static void cmd_init(void)
 	struct keyhost *st = smem_new(sizeof(*st));
 	uint8_t master[KEYS_LEN];
 
-	if (load_state(st)) {
-		die("%s already holds a key state; refusing to overwrite it", opt.dir);
-	}
 	if (opt.window == 0 || opt.window > KEYRING_MAX_WINDOW || opt.epoch_len < 60 ||
 	    opt.epoch_len > 7 * 86400) {
 		die("--window must be 1..%d and --epoch-length 60..604800 s", KEYRING_MAX_WINDOW);
@@ -157,6 +191,10 @@ static void cmd_init(void)
 	}
 	if (mkdir(opt.dir, 0700) != 0 && errno != EEXIST) {
 		die("cannot create %s: %s", opt.dir, strerror(errno));
+	}
+	lock_dir();
+	if (load_state(st)) {
+		die("%s already holds a key state; refusing to overwrite it", opt.dir);
 	}
 	if (opt.master != NULL) {
 		read_master(master, opt.master);
@@ -177,6 +215,7 @@ static void cmd_rotate(void)
 {
 	struct keyhost *st = smem_new(sizeof(*st));
 	int pruned;
+	lock_dir();
 	if (!load_state(st)) {
 		die("no key state in %s (run init)", opt.dir);
 	}
@@ -211,6 +250,7 @@ static void cmd_import(void)
 {
 	struct keyhost *st = smem_new(sizeof(*st));
 	uint8_t master[KEYS_LEN];
+	lock_dir();
 	if (!load_state(st)) {
 		die("no key state in %s (use init --master to start from a master)", opt.dir);
 	}
@@ -451,6 +491,7 @@ static void usage(void)
 	        "usage: nts-keyctl init    --dir D [--epoch-length S] [--window N] [--master F]\n"
 	        "       nts-keyctl rotate  --dir D [--lead N] [--every N]\n"
 	        "       nts-keyctl import  --dir D --master F [--activation EPOCH]\n"
+	        "       (init, rotate, import: [--lock-timeout S], default 60)\n"
 	        "       nts-keyctl export  --dir D --role ke|responder --out F [--seal-to PUB]\n"
 	        "       nts-keyctl show    --dir D | --file F --pub P [--box-secret S]\n"
 	        "       nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]]\n"
@@ -479,6 +520,7 @@ int main(int argc, char **argv)
 	    {"now", required_argument, NULL, 'n'},
 	    {"owner", required_argument, NULL, 'O'},
 	    {"force", no_argument, NULL, 'F'},
+	    {"lock-timeout", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -546,6 +588,9 @@ int main(int argc, char **argv)
 			break;
 		case 'F':
 			opt.force = 1;
+			break;
+		case 'L':
+			opt.lock_timeout = parse_uint(optarg, "lock timeout", 86400);
 			break;
 		default:
 			usage();
