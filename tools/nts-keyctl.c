@@ -355,8 +355,10 @@ static void cmd_show(void)
 		if (opt.pub == NULL) {
 			die("show --file needs --pub deployment.pub");
 		}
-		if (!keyfile_trust_load(&trust, opt.pub, opt.box_secret, &err) ||
-		    !keyfile_read(kf, opt.file, &trust, &err)) {
+		if (!keyfile_trust_load(&trust, opt.pub, opt.box_secret, &err)) {
+			die("%s", err);
+		}
+		if (!keyfile_read(kf, opt.file, &trust, &err)) {
 			die("%s: %s", opt.file, err);
 		}
 		int64_t n = keys_epoch(opt.now, kf->epoch_len);
@@ -372,7 +374,7 @@ static void cmd_show(void)
 			         kf->gens[i].fingerprint, kf->epoch_len, n, extra);
 		}
 		smem_free(kf);
-		sodium_memzero(&trust, sizeof(trust));
+		keyfile_trust_cleanup(&trust);
 		return;
 	}
 	struct keyhost *st = smem_new(sizeof(*st));
