@@ -57,17 +57,23 @@ chmod 700 "$T/ke1/etc"
 # overlapping runs: a run whose nts-keyctl is slow (a stalled push would
 # be the same) holds the lock; a run started meanwhile with a 1 s lock
 # timeout gives up and says so; one with a longer timeout waits its turn
-printf '#!/bin/sh\nsleep 3\nexec "%s" "$@"\n' "$K" >"$T/slowkeyctl"
+printf '#!/bin/sh\nsleep 4\nexec "%s" "$@"\n' "$K" >"$T/slowkeyctl"
 chmod 755 "$T/slowkeyctl"
 KEYCTL="$T/slowkeyctl" LOG="$T/slow.log" run $((now + 23 * 3600)) &
 slow=$!
-sleep 1
+i=0
+while flock -n "$T/keyhost/rotate.lock" true; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the slow run never took the lock"
+	sleep 0.1
+done
 if NTS_LOCK_TIMEOUT=1 run $((now + 23 * 3600)); then
 	fail "a run overlapped the one holding the lock"
 fi
 grep -q "another nts-rotate run still holds .*rotate.lock" "$T/log" || { cat "$T/log"; fail "overlap not reported"; }
 NTS_LOCK_TIMEOUT=60 run $((now + 23 * 3600)) || { cat "$T/log"; fail "the waiting run failed"; }
-kill -0 $slow 2>/dev/null && fail "the second run did not wait for the first"
+# the slow run logs "done" just before it exits and so releases the lock
+grep -q "nts-rotate: done" "$T/slow.log" || fail "the second run did not wait for the first"
 wait $slow || { cat "$T/slow.log"; fail "the slow run failed"; }
 
 # rsync pushes carry an I/O time-out and ssh connect and keep-alive

@@ -19,7 +19,12 @@ $K init --dir "$T/kh" --now $now >/dev/null
 # fails cleanly and changes nothing; a longer one waits for the holder
 flock "$T/kh/lock" sleep 4 &
 HOLDER=$!
-sleep 0.5
+i=0
+while flock -n "$T/kh/lock" true; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the holder never took the lock"
+	sleep 0.1
+done
 before=$($K show --dir "$T/kh" --now $now)
 if $K rotate --dir "$T/kh" --now $((now + 22 * 3600)) --lock-timeout 1 2>"$T/err"; then
 	fail "rotate ran while the lock was held"
