@@ -47,7 +47,9 @@ static void load(struct keywatch *kw)
 		reread_trust(kw);
 	}
 	if (!keyring_holder_load(kw->holder, kw->path, &kw->trust, (int64_t)time(NULL), &err)) {
-		log_err("keys: %s: %s%s", kw->path, err,
+		/* read errors name the file already */
+		int named = strstr(err, kw->path) != NULL;
+		log_err("keys: %s%s%s%s", named ? "" : kw->path, named ? "" : ": ", err,
 		        keyring_holder_get(kw->holder) != NULL ? " (keeping the keys in use)" : "");
 		return;
 	}

@@ -359,7 +359,8 @@ static void cmd_show(void)
 			die("%s", err);
 		}
 		if (!keyfile_read(kf, opt.file, &trust, &err)) {
-			die("%s: %s", opt.file, err);
+			die("%s%s%s", strstr(err, opt.file) != NULL ? "" : opt.file,
+			    strstr(err, opt.file) != NULL ? "" : ": ", err);
 		}
 		int64_t n = keys_epoch(opt.now, kf->epoch_len);
 		printf("%s: %s key file, created %" PRIu64 ", epoch length %u s, window %u, "
