@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,61 @@ static const uint8_t magic[8] = {'N', 'T', 'S', 'K', 'E', 'Y', 'F', '1'};
 #define GEN_LEN   (1 + 8 + 8 + 8 + KEYS_FINGERPRINT_LEN + KEYS_LEN)
 #define BODY_MAX  (1 + 1 + KEYS_DEPLOYMENT_LEN + 8 + 4 + 2 + 1 + KEYFILE_MAX_GENS * GEN_LEN)
 #define INNER_MAX (BODY_MAX + crypto_sign_BYTES)
+
+/* Errors that name a file or an id are formatted here; the text stays
+ * valid until the next error on the same thread. */
+static _Thread_local char err_buf[640];
+static uid_t ident_uid = (uid_t)-1;
+static char ident_name[64];
+
+static const char *errf(const char *fmt, ...) NTS_PRINTF(1, 2);
+static const char *errf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	va_end(ap);
+	return err_buf;
+}
+
+void keyfile_note_identity(void)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	uid_t uid = geteuid();
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		snprintf(ident_name, sizeof(ident_name), "%s", pw.pw_name);
+		ident_uid = uid;
+	}
+}
+
+/* read_error describes why |path| (a |what|) could not be read. */
+static const char *read_error(const char *what, const char *path, int err, size_t cap)
+{
+	if (err == EFBIG) {
+		return errf("%s %s is larger than %zu bytes: not a %s", what, path, cap, what);
+	}
+	if (err == EACCES || err == EPERM) {
+		uid_t uid = geteuid();
+		if (uid == ident_uid) {
+			return errf("cannot read %s %s: %s (the daemon runs as user %s, uid %u: "
+			            "check the file's owner and mode)",
+			            what, path, strerror(err), ident_name, (unsigned)uid);
+		}
+		return errf("cannot read %s %s: %s (the daemon runs as uid %u: check the file's "
+		            "owner and mode)",
+		            what, path, strerror(err), (unsigned)uid);
+	}
+	if (err == ENOENT) {
+		return errf("cannot read %s %s: %s (missing)", what, path, strerror(err));
+	}
+	return errf("cannot read %s %s: %s", what, path, strerror(err));
+}
+
+static void hex16(char out[2 * KEYS_DEPLOYMENT_LEN + 1], const uint8_t *id)
+{
+	sodium_bin2hex(out, 2 * KEYS_DEPLOYMENT_LEN + 1, id, KEYS_DEPLOYMENT_LEN);
+}
 
 static int encode_body(struct wbuf *w, const struct keyfile *kf)
 {
@@ -110,8 +167,17 @@ int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
 		goto err;
 	}
 	if (sealed) {
-		*out_err = "sealed file: not sealed to this host's key, or corrupted";
-		if (!trust->has_box || CBS_len(&c) < crypto_box_SEALBYTES ||
+		if (!trust->has_box) {
+			*out_err = "sealed file, but no host sealing key is configured (boxkey)";
+			goto err;
+		}
+		char pkh[2 * crypto_box_PUBLICKEYBYTES + 1];
+		sodium_bin2hex(pkh, sizeof(pkh), trust->box_pk, sizeof(trust->box_pk));
+		*out_err = errf("sealed file: not sealed to this host's sealing key (public key "
+		                "%.16s...), or corrupted; the key host seals to hosts/HOST.pub, "
+		                "which must be this host's current public key",
+		                pkh);
+		if (CBS_len(&c) < crypto_box_SEALBYTES ||
 		    CBS_len(&c) - crypto_box_SEALBYTES > INNER_MAX ||
 		    crypto_box_seal_open(inner, CBS_data(&c), CBS_len(&c), trust->box_pk,
 		                         trust->box_sk) != 0) {
@@ -126,7 +192,19 @@ int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
 		memcpy(inner, CBS_data(&c), CBS_len(&c));
 		inner_len = CBS_len(&c);
 	}
-	*out_err = "bad signature: truncated, corrupted, or of another deployment";
+	char want[2 * KEYS_DEPLOYMENT_LEN + 1], claim[2 * KEYS_DEPLOYMENT_LEN + 1];
+	hex16(want, trust->deployment);
+	if (inner_len >= crypto_sign_BYTES + 2 + KEYS_DEPLOYMENT_LEN) {
+		/* unauthenticated, only to help the operator tell the cases apart */
+		hex16(claim, inner + 2);
+		*out_err = errf("bad signature: truncated, corrupted, or of another deployment "
+		                "(the file names deployment %s; deployment.pub is %s)",
+		                claim, want);
+	} else {
+		*out_err = errf("bad signature: truncated, corrupted, or of another deployment "
+		                "(too short to name one; deployment.pub is %s)",
+		                want);
+	}
 	if (inner_len < crypto_sign_BYTES ||
 	    crypto_sign_verify_detached(inner + inner_len - crypto_sign_BYTES, inner,
 	                                inner_len - crypto_sign_BYTES, trust->sign_pk) != 0) {
@@ -147,7 +225,10 @@ int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
 	}
 	memcpy(out->deployment, CBS_data(&dep), KEYS_DEPLOYMENT_LEN);
 	if (memcmp(out->deployment, trust->deployment, KEYS_DEPLOYMENT_LEN) != 0) {
-		*out_err = "key file of another deployment";
+		hex16(claim, out->deployment);
+		*out_err = errf("key file of another deployment (the file's is %s; deployment.pub "
+		                "is %s)",
+		                claim, want);
 		goto err;
 	}
 	if ((out->role != KEYFILE_ROLE_KE && out->role != KEYFILE_ROLE_RESPONDER) ||
@@ -184,7 +265,7 @@ int keyfile_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (fd < 0) {
 		return 0;
@@ -193,10 +274,12 @@ int keyfile_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path)
 		len += (size_t)n;
 	}
 	/* one more byte means the file is larger than |cap| */
+	int saved = n < 0 ? errno : 0;
 	uint8_t extra;
 	int too_big = len == cap && read(fd, &extra, 1) > 0;
 	close(fd);
-	if (too_big) {
+	if (too_big || saved != 0) {
+		errno = too_big ? EFBIG : saved;
 		return 0;
 	}
 	*out_len = len;
@@ -214,9 +297,10 @@ int keyfile_read(struct keyfile *out, const char *path, const struct keyfile_tru
 	if (buf == NULL) {
 		return 0;
 	}
-	*out_err = "cannot read file (missing, unreadable or larger than 64 KiB)";
 	if (keyfile_slurp(buf, KEYFILE_MAX_SIZE, &len, path)) {
 		ret = keyfile_decode(out, buf, len, trust, out_err);
+	} else {
+		*out_err = read_error("key file", path, errno, KEYFILE_MAX_SIZE);
 	}
 	smem_free(buf);
 	return ret;
@@ -230,6 +314,12 @@ static int parse_hex(uint8_t *out, size_t out_len, const char *hex)
 	       bin_len == out_len;
 }
 
+void keyfile_trust_cleanup(struct keyfile_trust *t)
+{
+	smem_free(t->box_sk);
+	sodium_memzero(t, sizeof(*t));
+}
+
 int keyfile_trust_load(struct keyfile_trust *out, const char *pub_path, const char *box_secret_path,
                        const char **out_err)
 {
@@ -237,53 +327,91 @@ int keyfile_trust_load(struct keyfile_trust *out, const char *pub_path, const ch
 	size_t len;
 
 	sodium_memzero(out, sizeof(*out));
-	*out_err = "cannot read deployment public key file";
 	if (!keyfile_slurp((uint8_t *)text, sizeof(text) - 1, &len, pub_path)) {
+		*out_err = read_error("deployment public key", pub_path, errno, sizeof(text) - 1);
 		return 0;
 	}
 	text[len] = '\0';
 	char *label = strtok_r(text, " \t\n", &save);
 	char *dep = strtok_r(NULL, " \t\n", &save);
 	char *pk = strtok_r(NULL, " \t\n", &save);
-	*out_err = "malformed deployment public key file";
 	if (label == NULL || strcmp(label, "nts-deployment-v1") != 0 || dep == NULL || pk == NULL ||
 	    !parse_hex(out->deployment, sizeof(out->deployment), dep) ||
 	    !parse_hex(out->sign_pk, sizeof(out->sign_pk), pk)) {
+		*out_err = errf("%s is not a deployment public key (expected \"nts-deployment-v1 "
+		                "<hex id> <hex key>\", as nts-keyctl init writes it)",
+		                pub_path);
 		return 0;
 	}
 	if (box_secret_path == NULL) {
 		return 1;
 	}
 	char *stext = smem_new(512);
+	out->box_sk = smem_new(crypto_box_SECRETKEYBYTES);
 	int ok = 0;
-	*out_err = "cannot read or parse the host's sealing key";
-	if (stext != NULL && keyfile_slurp((uint8_t *)stext, 511, &len, box_secret_path)) {
-		stext[len] = '\0';
-		save = NULL;
-		label = strtok_r(stext, " \t\n", &save);
-		char *sk = strtok_r(NULL, " \t\n", &save);
-		ok = label != NULL && strcmp(label, "nts-box-secret-v1") == 0 && sk != NULL &&
-		     parse_hex(out->box_sk, sizeof(out->box_sk), sk) &&
-		     crypto_scalarmult_base(out->box_pk, out->box_sk) == 0;
+	*out_err = "out of memory";
+	if (stext != NULL && out->box_sk != NULL) {
+		if (!keyfile_slurp((uint8_t *)stext, 511, &len, box_secret_path)) {
+			*out_err = read_error("host sealing key", box_secret_path, errno, 511);
+		} else {
+			stext[len] = '\0';
+			save = NULL;
+			label = strtok_r(stext, " \t\n", &save);
+			char *sk = strtok_r(NULL, " \t\n", &save);
+			ok = label != NULL && strcmp(label, "nts-box-secret-v1") == 0 &&
+			     sk != NULL && parse_hex(out->box_sk, crypto_box_SECRETKEYBYTES, sk) &&
+			     crypto_scalarmult_base(out->box_pk, out->box_sk) == 0;
+			if (!ok) {
+				*out_err = errf("%s is not a host sealing key (expected "
+				                "\"nts-box-secret-v1 <hex>\", as nts-keyctl genbox "
+				                "writes it)",
+				                box_secret_path);
+			}
+		}
 	}
 	smem_free(stext);
 	if (!ok) {
-		sodium_memzero(out, sizeof(*out));
+		keyfile_trust_cleanup(out);
 		return 0;
 	}
 	out->has_box = 1;
 	return 1;
 }
 
+/* open_temp creates a new file next to |path| under an unpredictable name
+ * (|path|.tmp.<16 random hex digits>), O_EXCL|O_NOFOLLOW: a file or a
+ * symlink someone planted there makes it fail, never write through it. */
+static int open_temp(char *tmp, size_t tmp_len, const char *path)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint8_t rnd[8];
+		char hex[2 * sizeof(rnd) + 1];
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		if ((size_t)snprintf(tmp, tmp_len, "%s.tmp.%s", path, hex) >= tmp_len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST) {
+			return fd;
+		}
+	}
+	return -1;
+}
+
 int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode)
 {
-	char tmp[4096];
-	int fd, ok = 0;
+	return keyfile_write_atomic_owned(path, data, len, mode, (uid_t)-1, (gid_t)-1);
+}
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp)) {
-		return 0;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+int keyfile_write_atomic_owned(const char *path, const uint8_t *data, size_t len, unsigned mode,
+                               uid_t uid, gid_t gid)
+{
+	char tmp[4096];
+	int fd, ok = 0, saved;
+
+	fd = open_temp(tmp, sizeof(tmp), path);
 	if (fd < 0) {
 		return 0;
 	}
@@ -294,17 +422,29 @@ int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsi
 			if (n < 0 && errno == EINTR) {
 				continue;
 			}
+			if (n == 0) {
+				errno = EIO;
+			}
 			goto out;
 		}
 		off += (size_t)n;
 	}
-	ok = fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0;
+	ok = (uid == (uid_t)-1 && gid == (gid_t)-1 ? 1 : fchown(fd, uid, gid) == 0) &&
+	     fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0;
 out:
-	if (close(fd) != 0) {
+	saved = errno;
+	if (close(fd) != 0 && ok) {
 		ok = 0;
+		saved = errno;
 	}
+	/* rename replaces whatever is at |path|, a symlink included, and
+	 * never follows it */
 	if (!ok || rename(tmp, path) != 0) {
+		if (ok) {
+			saved = errno;
+		}
 		unlink(tmp);
+		errno = saved;
 		return 0;
 	}
 	/* make the rename durable */

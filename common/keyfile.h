@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <sodium.h>
 
@@ -55,7 +56,9 @@ struct keyfile_trust {
 	uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
 	int has_box;
 	uint8_t box_pk[crypto_box_PUBLICKEYBYTES];
-	uint8_t box_sk[crypto_box_SECRETKEYBYTES];
+	/* crypto_box_SECRETKEYBYTES of libsodium guarded memory (smem_new),
+	 * owned by the struct: NULL unless |has_box| */
+	uint8_t *box_sk;
 };
 
 /* keyfile_encode writes |kf| signed with |sign_sk|, sealed to |seal_pk|
@@ -65,7 +68,7 @@ int keyfile_encode(uint8_t *out, size_t cap, size_t *out_len, const struct keyfi
                    const uint8_t *seal_pk) NTS_WUR;
 
 /* keyfile_decode checks and parses a file. On failure |*out_err| says why
- * and |out| is wiped. */
+ * (valid until the next call on this thread) and |out| is wiped. */
 int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
                    const struct keyfile_trust *trust, const char **out_err) NTS_WUR;
 
@@ -75,16 +78,38 @@ int keyfile_read(struct keyfile *out, const char *path, const struct keyfile_tru
 
 /* keyfile_trust_load reads deployment.pub ("nts-deployment-v1 <hex id>
  * <hex ed25519 pk>") and, if |box_secret_path| is not NULL, the host's
- * sealing key ("nts-box-secret-v1 <hex sk>"). Returns 0 with |*out_err|. */
+ * sealing key ("nts-box-secret-v1 <hex sk>") into guarded memory. Returns
+ * 0 with |*out_err| naming the file and the OS error (valid until the
+ * next call on this thread); |out| then holds nothing to clean up. Free a
+ * loaded trust with keyfile_trust_cleanup. */
 int keyfile_trust_load(struct keyfile_trust *out, const char *pub_path, const char *box_secret_path,
                        const char **out_err) NTS_WUR;
 
-/* keyfile_slurp reads at most |cap| bytes of |path| into |buf|. */
+/* keyfile_trust_cleanup wipes |t| and frees its secret key; safe on a
+ * zeroed or cleaned-up struct. */
+void keyfile_trust_cleanup(struct keyfile_trust *t);
+
+/* keyfile_note_identity remembers the name of the user the process runs
+ * as, so that a later "permission denied" can name it without a user
+ * database lookup (which a sandboxed process may not be allowed). */
+void keyfile_note_identity(void);
+
+/* keyfile_slurp reads at most |cap| bytes of |path| into |buf|. On failure
+ * errno says why: EFBIG if the file is larger than |cap|. */
 int keyfile_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path) NTS_WUR;
 
 /* keyfile_write_atomic writes |len| bytes to |path| with mode |mode| via a
  * temporary file, fsync and rename, so readers see the old or the new
- * file, never a partial one. */
+ * file, never a partial one. The temporary file has an unpredictable name
+ * in the same directory and is created O_EXCL|O_NOFOLLOW, and the rename
+ * replaces a symlink at |path| rather than following it, so links planted
+ * by another user are never written through. On failure errno says why. */
 int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode) NTS_WUR;
+
+/* keyfile_write_atomic_owned is keyfile_write_atomic that also gives the
+ * file to |uid|:|gid| (before it appears under |path|); (uid_t)-1 and
+ * (gid_t)-1 leave either unchanged. */
+int keyfile_write_atomic_owned(const char *path, const uint8_t *data, size_t len, unsigned mode,
+                               uid_t uid, gid_t gid) NTS_WUR;
 
 #endif

@@ -13,7 +13,8 @@
 #include "common/smem.h"
 
 /* A chain gap larger than this (years of hourly epochs) is refused rather
- * than ratcheted through. */
+ * than ratcheted through: this bounds the work one tick may do, whatever
+ * the clock reads. */
 #define MAX_RATCHET_STEPS 100000
 
 struct kr_slot {
@@ -26,7 +27,12 @@ struct kr_gen {
 	int64_t activation;
 	int64_t retire;
 	uint8_t fingerprint[KEYS_FINGERPRINT_LEN];
-	int64_t ratchet_epoch; /* epoch of |ratchet| */
+	/* The chain state the key file carried, K(gen, base_epoch), kept as
+	 * loaded so that the ring can be derived again after a backward clock
+	 * step: a wrong clock reading never burns a key for good. */
+	int64_t base_epoch;
+	uint8_t base[KEYS_LEN];
+	int64_t ratchet_epoch; /* epoch of |ratchet|, >= base_epoch */
 	uint8_t ratchet[KEYS_LEN];
 	struct kr_slot slots[KEYRING_RING];
 };
@@ -63,7 +69,9 @@ static int range(const struct keyring *kr, const struct kr_gen *g, int64_t n, in
 	return *lo <= *hi;
 }
 
-/* fill derives the slots of |g| for epoch |n| and wipes the others. */
+/* fill derives the slots of |g| for epoch |n| and wipes the others. Later
+ * epochs come from the working ratchet; earlier ones (the clock went back)
+ * from the file's chain state, never from before it (one-way). */
 static int fill(struct keyring *kr, struct kr_gen *g, int64_t n)
 {
 	int64_t lo, hi;
@@ -79,23 +87,37 @@ static int fill(struct keyring *kr, struct kr_gen *g, int64_t n)
 	if (!have) {
 		return 1;
 	}
-	if (lo < g->ratchet_epoch) {
-		lo = g->ratchet_epoch; /* one-way: earlier epochs are gone */
+	if (lo < g->base_epoch) {
+		lo = g->base_epoch; /* one-way: epochs before the file's are gone */
 	}
-	if (hi - g->ratchet_epoch > MAX_RATCHET_STEPS) {
+	/* the ratchet work is bounded before any is done, so a bogus clock
+	 * reading costs nothing and changes nothing */
+	int64_t first = lo;
+	while (first <= hi && g->slots[ring_index(first)].epoch == first) {
+		first++;
+	}
+	if (first > hi) {
+		return 1;
+	}
+	if (hi - (g->ratchet_epoch <= first ? g->ratchet_epoch : g->base_epoch) >
+	    MAX_RATCHET_STEPS) {
 		return 0;
 	}
-	for (int64_t e = lo; e <= hi; e++) {
+	for (int64_t e = first; e <= hi; e++) {
+		struct kr_slot *s = &g->slots[ring_index(e)];
+		if (s->epoch == e) {
+			continue;
+		}
+		if (g->ratchet_epoch > e) {
+			memcpy(g->ratchet, g->base, KEYS_LEN);
+			g->ratchet_epoch = g->base_epoch;
+		}
 		while (g->ratchet_epoch < e) {
 			if (!keys_ratchet(g->ratchet, kr->deployment, g->ratchet, g->gen,
 			                  g->ratchet_epoch + 1)) {
 				return 0;
 			}
 			g->ratchet_epoch++;
-		}
-		struct kr_slot *s = &g->slots[ring_index(e)];
-		if (s->epoch == e) {
-			continue;
 		}
 		uint8_t a[KEYS_LEN];
 		int ok = keys_aead_key(a, g->ratchet) &&
@@ -154,6 +176,8 @@ struct keyring *keyring_build(const struct keyfile *kf, int64_t now_unix)
 		g->activation = fg->activation;
 		g->retire = fg->retire;
 		memcpy(g->fingerprint, fg->fingerprint, KEYS_FINGERPRINT_LEN);
+		g->base_epoch = fg->chain_epoch;
+		memcpy(g->base, fg->key, KEYS_LEN);
 		g->ratchet_epoch = fg->chain_epoch;
 		memcpy(g->ratchet, fg->key, KEYS_LEN);
 		if (!fill(kr, g, kr->epoch)) {
@@ -239,7 +263,7 @@ const aead_ctx *keyring_lookup(const struct keyring *kr, uint32_t key_id, int64_
 	const struct kr_slot *s = &g->slots[ring_index(e)];
 	if (s->epoch != e) {
 		/* before the chain we were given (one-way), or not derived yet */
-		*out_reason = e < g->ratchet_epoch ? KEYRING_EXPIRED : KEYRING_UNKNOWN;
+		*out_reason = e < g->base_epoch ? KEYRING_EXPIRED : KEYRING_UNKNOWN;
 		return NULL;
 	}
 	*out_reason = KEYRING_FOUND;

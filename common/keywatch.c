@@ -10,12 +10,46 @@
 #include "common/log.h"
 #include <sodium.h>
 
+/* reread_trust reads the trust files again; on failure the old ones stay
+ * (logged once until they can be read again). */
+static void reread_trust(struct keywatch *kw)
+{
+	struct keyfile_trust fresh;
+	const char *err;
+	if (!keyfile_trust_load(&fresh, kw->pub_path, kw->box_path[0] != '\0' ? kw->box_path : NULL,
+	                        &err)) {
+		if (!kw->trust_warned) {
+			log_warn("keys: %s (keeping the one read before)", err);
+		}
+		kw->trust_warned = 1;
+		return;
+	}
+	if (kw->trust_warned) {
+		log_info("keys: trust files readable again");
+	}
+	kw->trust_warned = 0;
+	if (fresh.has_box != kw->trust.has_box ||
+	    sodium_memcmp(fresh.box_pk, kw->trust.box_pk, sizeof(fresh.box_pk)) != 0 ||
+	    sodium_memcmp(fresh.sign_pk, kw->trust.sign_pk, sizeof(fresh.sign_pk)) != 0 ||
+	    sodium_memcmp(fresh.deployment, kw->trust.deployment, sizeof(fresh.deployment)) != 0) {
+		log_info("keys: %s or %s changed; using the new one", kw->pub_path,
+		         kw->box_path[0] != '\0' ? kw->box_path : "(no sealing key)");
+	}
+	keyfile_trust_cleanup(&kw->trust);
+	kw->trust = fresh; /* the secret's guarded buffer moves with it */
+}
+
 static void load(struct keywatch *kw)
 {
 	const char *err;
 	char desc[1024];
+	if (kw->started) {
+		reread_trust(kw);
+	}
 	if (!keyring_holder_load(kw->holder, kw->path, &kw->trust, (int64_t)time(NULL), &err)) {
-		log_err("keys: %s: %s%s", kw->path, err,
+		/* read errors name the file already */
+		int named = strstr(err, kw->path) != NULL;
+		log_err("keys: %s%s%s%s", named ? "" : kw->path, named ? "" : ": ", err,
 		        keyring_holder_get(kw->holder) != NULL ? " (keeping the keys in use)" : "");
 		return;
 	}
@@ -56,10 +90,13 @@ int keywatch_start(struct keywatch *kw, uv_loop_t *loop, struct keyring_holder *
 	const char *err;
 
 	kw->holder = holder;
+	keyfile_note_identity();
 	if (!keyfile_trust_load(&kw->trust, pub_path, box_path, &err)) {
-		log_err("keys: %s: %s", pub_path, err);
+		log_err("keys: %s", err);
 		return 0;
 	}
+	snprintf(kw->pub_path, sizeof(kw->pub_path), "%s", pub_path);
+	snprintf(kw->box_path, sizeof(kw->box_path), "%s", box_path != NULL ? box_path : "");
 	snprintf(kw->path, sizeof(kw->path), "%s", path);
 	snprintf(kw->dir, sizeof(kw->dir), "%s", path);
 	char *slash = strrchr(kw->dir, '/');
@@ -99,7 +136,7 @@ void keywatch_stop(struct keywatch *kw)
 	uv_close((uv_handle_t *)&kw->debounce, NULL);
 	uv_timer_stop(&kw->tick);
 	uv_close((uv_handle_t *)&kw->tick, NULL);
-	sodium_memzero(&kw->trust, sizeof(kw->trust));
+	keyfile_trust_cleanup(&kw->trust);
 	kw->started = 0;
 }
 
@@ -110,6 +147,7 @@ int keywatch_check(const char *path, const char *pub_path, const char *box_path,
 	struct keyring_holder h;
 	int ok = 0;
 
+	keyfile_note_identity();
 	if (!keyfile_trust_load(&trust, pub_path, box_path, out_err)) {
 		goto err;
 	}
@@ -128,7 +166,7 @@ int keywatch_check(const char *path, const char *pub_path, const char *box_path,
 		}
 	}
 	keyring_holder_cleanup(&h);
+	keyfile_trust_cleanup(&trust);
 err:
-	sodium_memzero(&trust, sizeof(trust));
 	return ok;
 }

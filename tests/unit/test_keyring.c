@@ -359,6 +359,143 @@ static void test_holder(void)
 	smem_free(other);
 }
 
+/* ---- clock steps (issue 12, item 3) ---- */
+
+struct minted {
+	uint8_t buf[COOKIE_MAX_LEN];
+	size_t len;
+	uint32_t kid;
+	uint8_t c2s[32];
+};
+
+static int mint(const struct keyring *kr, int64_t now, struct minted *out)
+{
+	const aead_ctx *ctx;
+	uint8_t nonce[COOKIE_NONCE_LEN];
+	struct cookie_keys keys = {.aead_id = 15, .key_len = 32};
+	struct wbuf w;
+
+	if (!keyring_current(kr, now, &out->kid, &ctx)) {
+		return 0;
+	}
+	randombytes_buf(nonce, sizeof(nonce));
+	randombytes_buf(keys.c2s, 32);
+	memcpy(out->c2s, keys.c2s, 32);
+	wbuf_init(&w, out->buf, sizeof(out->buf));
+	if (!cookie_seal(&w, ctx, out->kid, nonce, &keys)) {
+		return 0;
+	}
+	out->len = w.len;
+	return 1;
+}
+
+static int opens_minted(const struct keyring *kr, int64_t now, const struct minted *m)
+{
+	struct cookie_keys got;
+	int reason;
+	CBS cbs;
+	CBS_init(&cbs, m->buf, m->len);
+	const aead_ctx *ctx = keyring_lookup(kr, m->kid, now, &reason);
+	return ctx != NULL && cookie_open(&got, ctx, &cbs) && memcmp(got.c2s, m->c2s, 32) == 0;
+}
+
+/* step follows the clock as the control thread's tick does: the new
+ * snapshot if the epoch moved, else the same one. */
+static struct keyring *step(struct keyring *kr, int64_t now)
+{
+	struct keyring *next = keyring_advance(kr, now);
+	if (next == NULL) {
+		return kr;
+	}
+	keyring_free(kr);
+	return next;
+}
+
+static void test_clock_steps(void)
+{
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	const int64_t now = T0 + 600;
+	const int64_t n = keys_epoch(now, EPOCH);
+	struct minted before, after, fwd;
+	int reason;
+
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0 - 100 * EPOCH));
+	struct keyring *ke = keyring_at(kh, KEYFILE_ROLE_KE, now, now);
+	struct keyring *r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, now, now);
+	CHECK(ke != NULL && r != NULL);
+	CHECK(mint(ke, now, &before));
+	CHECK(opens_minted(r, now, &before));
+
+	/* KE server: +2 h, then back. It mints again at once. */
+	ke = step(ke, now + 2 * 3600);
+	CHECK(mint(ke, now + 2 * 3600, &fwd));
+	ke = step(ke, now + 5);
+	CHECK(mint(ke, now + 5, &after));
+	CHECK_EQ(after.kid, keys_key_id(0, n));
+	CHECK(opens_minted(r, now + 5, &after));
+
+	/* responder: +2 days (every real cookie is expired by that clock),
+	 * then back: the cookies minted before and after open again, and it
+	 * mints the cookies of its responses again */
+	r = step(r, now + 2 * 86400);
+	CHECK(!opens_minted(r, now + 2 * 86400, &before));
+	r = step(r, now + 10);
+	CHECK(opens_minted(r, now + 10, &before));
+	CHECK(opens_minted(r, now + 10, &after));
+	struct minted resp;
+	CHECK(mint(r, now + 10, &resp));
+	CHECK(opens_minted(r, now + 10, &resp));
+	/* the whole window is back, and still nothing before the file */
+	CHECK(keyring_lookup(r, keys_key_id(0, n - WINDOW), now + 10, &reason) != NULL);
+	CHECK(keyring_lookup(r, keys_key_id(0, n - WINDOW - 1), now - EPOCH, &reason) == NULL);
+	CHECK_EQ(reason, KEYRING_EXPIRED);
+
+	/* a backward step first (-2 days, before the file's chain), then
+	 * forward again */
+	r = step(r, now - 2 * 86400);
+	r = step(r, now + 20);
+	CHECK(opens_minted(r, now + 20, &before));
+	ke = step(ke, now - 2 * 3600);
+	ke = step(ke, now + 20);
+	CHECK(mint(ke, now + 20, &after));
+	CHECK(opens_minted(r, now + 20, &after));
+
+	/* an absurd reading (a century ahead) does no work and keeps the
+	 * snapshot; the next sane reading carries on */
+	CHECK(keyring_advance(r, now + 100LL * 365 * 86400) == NULL);
+	CHECK(keyring_advance(ke, now + 100LL * 365 * 86400) == NULL);
+
+	/* then time really passes: a cookie minted before the steps opens up
+	 * to the end of the window, and not after */
+	r = step(r, now + (int64_t)WINDOW * EPOCH);
+	CHECK(opens_minted(r, now + (int64_t)WINDOW * EPOCH, &before));
+	r = step(r, now + (int64_t)(WINDOW + 1) * EPOCH);
+	CHECK(!opens_minted(r, now + (int64_t)(WINDOW + 1) * EPOCH, &before));
+
+	/* the same through the holder, as the daemons drive it */
+	struct keyring_holder h;
+	const char *err;
+	keyring_holder_init(&h, KEYFILE_ROLE_RESPONDER);
+	CHECK(mkdir(dir, 0700) == 0); /* test_holder set |dir| and removed it */
+	write_file(kh, KEYFILE_ROLE_RESPONDER, now, "steps.keys", 0);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/steps.keys", dir);
+	struct keyfile_trust t = {0};
+	memcpy(t.deployment, kh->deployment, 16);
+	crypto_sign_ed25519_sk_to_pk(t.sign_pk, kh->sign_sk);
+	CHECK(keyring_holder_load(&h, path, &t, now, &err));
+	keyring_holder_tick(&h, now + 2 * 86400);
+	keyring_holder_tick(&h, now + 30);
+	CHECK(opens_minted(keyring_holder_get(&h), now + 30, &before));
+	keyring_holder_cleanup(&h);
+	unlink(path);
+	rmdir(dir);
+
+	keyring_free(ke);
+	keyring_free(r);
+	smem_free(kh);
+}
+
 int main(void)
 {
 	CHECK(smem_init());
@@ -366,5 +503,6 @@ int main(void)
 	test_switch_over();
 	test_week();
 	test_holder();
+	test_clock_steps();
 	return test_summary("keyring");
 }

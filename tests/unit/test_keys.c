@@ -3,6 +3,11 @@
  * cryptography HKDF), key ids, key files (signature, sealing, every
  * truncation and byte flip), and the key host's state file.
  */
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sodium.h>
 
 #include "common/keyfile.h"
@@ -80,6 +85,8 @@ static void make_trust(struct keyfile_trust *t, const struct keyhost *kh, int bo
 	memcpy(t->deployment, kh->deployment, 16);
 	crypto_sign_ed25519_sk_to_pk(t->sign_pk, kh->sign_sk);
 	if (box) {
+		t->box_sk = smem_new(crypto_box_SECRETKEYBYTES);
+		CHECK(t->box_sk != NULL);
 		crypto_box_keypair(t->box_pk, t->box_sk);
 		t->has_box = 1;
 	}
@@ -161,10 +168,107 @@ static void test_keyfile(void)
 	}
 	CHECK(!keyhost_decode(other, st, st_len - 1, &err));
 
+	/* another deployment's file names both ids */
+	CHECK(keyfile_encode(buf, sizeof(buf), &len, kf, kh->sign_sk, NULL));
+	CHECK(!keyfile_decode(got, buf, len, &wrong, &err));
+	char a[33], b[33];
+	sodium_bin2hex(a, sizeof(a), kh->deployment, 16);
+	sodium_bin2hex(b, sizeof(b), wrong.deployment, 16);
+	CHECK(strstr(err, "bad signature") != NULL);
+	CHECK(strstr(err, a) != NULL && strstr(err, b) != NULL);
+
+	keyfile_trust_cleanup(&boxed);
+	keyfile_trust_cleanup(&boxed2);
+	CHECK(boxed.box_sk == NULL && !boxed.has_box);
 	smem_free(kh);
 	smem_free(other);
 	smem_free(kf);
 	smem_free(got);
+}
+
+/* The trust files: the sealing secret in guarded memory; errors that name
+ * the file and the OS error. */
+static void test_trust_files(void)
+{
+	char dir[64], pub[128], box[128], big[128], bad[128];
+	struct keyfile_trust t;
+	const char *err;
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+	char line[256], hex[2 * sizeof(pk) + 1], sign_hex[2 * crypto_sign_PUBLICKEYBYTES + 1];
+
+	snprintf(dir, sizeof(dir), "/tmp/nts-test-keys.%d", (int)getpid());
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(keyhost_init(kh, 3600, 25, NULL, 1764000000));
+	uint8_t spk[crypto_sign_PUBLICKEYBYTES];
+	crypto_sign_ed25519_sk_to_pk(spk, kh->sign_sk);
+	char dep[33];
+	sodium_bin2hex(dep, sizeof(dep), kh->deployment, 16);
+	sodium_bin2hex(sign_hex, sizeof(sign_hex), spk, sizeof(spk));
+	snprintf(pub, sizeof(pub), "%s/deployment.pub", dir);
+	int n = snprintf(line, sizeof(line), "nts-deployment-v1 %s %s\n", dep, sign_hex);
+	CHECK(keyfile_write_atomic(pub, (const uint8_t *)line, (size_t)n, 0644));
+	crypto_box_keypair(pk, sk);
+	sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
+	snprintf(box, sizeof(box), "%s/host.box", dir);
+	n = snprintf(line, sizeof(line), "nts-box-secret-v1 %s\n", hex);
+	CHECK(keyfile_write_atomic(box, (const uint8_t *)line, (size_t)n, 0600));
+
+	CHECK(keyfile_trust_load(&t, pub, box, &err));
+	CHECK(t.has_box);
+	CHECK_MEM(t.box_pk, sizeof(pk), pk, sizeof(pk));
+	/* libsodium guarded memory: outside the struct, and ending right at
+	 * a guard page (sodium_malloc puts the buffer against it) */
+	CHECK(t.box_sk != NULL);
+	CHECK((uint8_t *)t.box_sk < (uint8_t *)&t || (uint8_t *)t.box_sk >= (uint8_t *)(&t + 1));
+	CHECK(((uintptr_t)t.box_sk + crypto_box_SECRETKEYBYTES) %
+	          (uintptr_t)sysconf(_SC_PAGESIZE) ==
+	      0);
+	CHECK_MEM(t.box_sk, sizeof(sk), sk, sizeof(sk));
+	keyfile_trust_cleanup(&t);
+	CHECK(t.box_sk == NULL);
+
+	/* missing sealing key: its own path and the OS error, not
+	 * deployment.pub's */
+	char missing[160];
+	snprintf(missing, sizeof(missing), "%s/nope.box", dir);
+	CHECK(!keyfile_trust_load(&t, pub, missing, &err));
+	CHECK(strstr(err, missing) != NULL && strstr(err, "No such file") != NULL);
+	CHECK(strstr(err, "deployment.pub") == NULL);
+	CHECK(t.box_sk == NULL);
+	/* malformed sealing key */
+	snprintf(bad, sizeof(bad), "%s/bad.box", dir);
+	CHECK(keyfile_write_atomic(bad, (const uint8_t *)"nts-box-secret-v1 zz\n", 21, 0600));
+	CHECK(!keyfile_trust_load(&t, pub, bad, &err));
+	CHECK(strstr(err, bad) != NULL && strstr(err, "not a host sealing key") != NULL);
+	/* a key file too large, and a missing one: which, with the path */
+	static uint8_t huge[KEYFILE_MAX_SIZE + 10];
+	snprintf(big, sizeof(big), "%s/big.keys", dir);
+	CHECK(keyfile_write_atomic(big, huge, sizeof(huge), 0600));
+	CHECK(keyfile_trust_load(&t, pub, NULL, &err));
+	struct keyfile *kf = smem_new(sizeof(*kf));
+	CHECK(!keyfile_read(kf, big, &t, &err));
+	CHECK(strstr(err, big) != NULL && strstr(err, "larger than 65536 bytes") != NULL);
+	CHECK(!keyfile_read(kf, missing, &t, &err));
+	CHECK(strstr(err, missing) != NULL && strstr(err, "No such file") != NULL);
+	/* unreadable: the OS error and who we run as (root reads anything) */
+	if (geteuid() != 0) {
+		chmod(box, 0);
+		keyfile_note_identity();
+		CHECK(!keyfile_trust_load(&t, pub, box, &err));
+		CHECK(strstr(err, box) != NULL && strstr(err, "Permission denied") != NULL &&
+		      strstr(err, "runs as user") != NULL);
+	}
+	keyfile_trust_cleanup(&t);
+	smem_free(kf);
+	unlink(pub);
+	unlink(box);
+	unlink(bad);
+	unlink(big);
+	rmdir(dir);
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(line, sizeof(line));
+	smem_free(kh);
 }
 
 static void test_exports(void)
@@ -207,6 +311,7 @@ int main(void)
 	test_derivation_kat();
 	test_key_ids();
 	test_keyfile();
+	test_trust_files();
 	test_exports();
 	return test_summary("keys");
 }
