@@ -37,6 +37,10 @@ static void setup(void)
 	crypto_sign_seed_keypair(trust.sign_pk, sign_sk, seed);
 	memset(trust.deployment, 0x44, sizeof(trust.deployment));
 	memset(seed, 0x43, sizeof(seed));
+	trust.box_sk = smem_new(crypto_box_SECRETKEYBYTES);
+	if (trust.box_sk == NULL) {
+		abort();
+	}
 	crypto_box_seed_keypair(trust.box_pk, trust.box_sk, seed);
 	trust.has_box = 1;
 }
