@@ -16,8 +16,15 @@
 
 /* Connection bounds. A full table never refuses a newcomer: the oldest
  * connection still waiting for its request is closed instead (see
- * make_room), so a flood only ever costs the flooder's own connections. */
-#define MAX_CONNS           64
+ * make_room), so a flood only ever costs the flooder's own connections.
+ * The table is large (256 connections, about 1.1 MB when full) because a
+ * newcomer survives a flood for as long as the flood takes to open
+ * MAX_CONNS connections after it, and a scraper needs that long for its
+ * request to arrive: with 64, a /health probe under ASan on a loaded
+ * machine was evicted before its request came. The per-peer bound applies
+ * to remote peers only: every local user is the same loopback peer, so a
+ * bound there would only let one of them evict another sooner. */
+#define MAX_CONNS           256
 #define MAX_PER_PEER        16
 #define REQUEST_DEADLINE_MS 2000 /* to receive the whole request */
 #define WRITE_DEADLINE_MS   5000 /* to take the response */
@@ -474,7 +481,7 @@ static void make_room(struct metrics_server *s, struct conn *c)
 			n++;
 		}
 	}
-	if (n > MAX_PER_PEER) {
+	if (c->peer.family != 1 && n > MAX_PER_PEER) {
 		evict_oldest(s, c, &c->peer);
 	}
 	if (s->num_live > MAX_CONNS) {

@@ -13,7 +13,7 @@ python3 - "$M" <<'PY' || fail "the metrics endpoint did not hold up under the fl
 import socket, sys, threading, time
 
 port = int(sys.argv[1])
-IDLE, SLOW = 80, 16
+IDLE, SLOW = 320, 16  # more than the daemon's table (256): it must evict
 stop = threading.Event()
 opened = [0]
 
