@@ -16,7 +16,7 @@
 #include <openssl/bytestring.h>
 
 #include "common/smem.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 static const uint8_t magic[8] = {'N', 'T', 'S', 'K', 'E', 'Y', 'F', '1'};
 #define VERSION   1

@@ -41,7 +41,7 @@
 #include "common/keyring.h"
 #include "common/keys.h"
 #include "common/smem.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 static struct {
 	const char *dir, *master, *role, *out, *seal_to, *file, *pub, *box_secret;
