@@ -106,13 +106,12 @@ static inline int wbuf_u64(struct wbuf *w, uint64_t v)
  * child lives in the parent's buffer (no second buffer, no allocation), so
  * children nest as long as they are closed innermost first.
  *
- * The length counts from |start|, an offset at or before the length field:
- * |start| equal to the writer's position before the u16 counts the length
- * field and what follows (a record whose length covers its own header, such
- * as an NTP extension field, opens after writing its type and passes the
- * type's offset). On close the child, from |start|, is zero-padded to a
- * multiple of |align| (1: none) and to at least |min_len| bytes, and must
- * then fit in the u16; otherwise the writer fails.
+ * The length counts the contents and the |hdr_len| bytes just before them:
+ * 0 for a plain length-prefixed body, 2 to count the length field itself,
+ * 4 for a type-length header counted in its own length (an NTP extension
+ * field). On close the counted bytes are zero-padded to a multiple of
+ * |align| (1: none) and to at least |min_len|, and must then fit in the
+ * u16; otherwise the writer fails.
  */
 struct wbuf_child {
 	size_t start;   /* where the counted bytes begin */
@@ -121,14 +120,14 @@ struct wbuf_child {
 	size_t min_len; /* and to at least this */
 };
 
-static inline int wbuf_child_open(struct wbuf *w, struct wbuf_child *out_child, size_t start,
+static inline int wbuf_child_open(struct wbuf *w, struct wbuf_child *out_child, size_t hdr_len,
                                   size_t align, size_t min_len)
 {
-	out_child->start = start;
 	out_child->len_at = w->len;
+	out_child->start = w->len + 2 - hdr_len;
 	out_child->align = align;
 	out_child->min_len = min_len;
-	if (start > w->len || align == 0) {
+	if (hdr_len > w->len + 2 || align == 0) {
 		w->failed = 1;
 		return 0;
 	}

@@ -155,8 +155,7 @@ static int add_uid_echo(struct wbuf *out, const struct nts_request *req)
  * field's length, header included. */
 static int ef_open(struct wbuf *w, struct wbuf_child *out_ef, uint16_t type)
 {
-	size_t start = w->len;
-	return wbuf_u16(w, type) && wbuf_child_open(w, out_ef, start, 4, NTP_EF_MIN_LEN);
+	return wbuf_u16(w, type) && wbuf_child_open(w, out_ef, 4, 4, NTP_EF_MIN_LEN);
 }
 
 static int ef_close(struct wbuf *w, const struct wbuf_child *ef)
