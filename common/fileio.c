@@ -37,6 +37,17 @@ int fileio_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path)
 	return 1;
 }
 
+void fileio_dirname(char *out, size_t out_len, const char *path)
+{
+	snprintf(out, out_len, "%s", path);
+	char *slash = strrchr(out, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+	} else {
+		snprintf(out, out_len, ".");
+	}
+}
+
 /* open_temp creates a new file next to |path| under an unpredictable name
  * (|path|.tmp.<16 random hex digits>), O_EXCL|O_NOFOLLOW: a file or a
  * symlink someone planted there makes it fail, never write through it. */
@@ -108,13 +119,7 @@ out:
 	}
 	/* make the rename durable */
 	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-	} else {
-		strcpy(dir, ".");
-	}
+	fileio_dirname(dir, sizeof(dir), path);
 	int dfd = open(dir[0] != '\0' ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		(void)fsync(dfd);

@@ -30,4 +30,9 @@ int fileio_write_atomic(const char *path, const uint8_t *data, size_t len, unsig
 int fileio_write_atomic_owned(const char *path, const uint8_t *data, size_t len, unsigned mode,
                               uid_t uid, gid_t gid) NTS_WUR;
 
+/* fileio_dirname writes the directory part of |path| to |out|: what comes
+ * before the last '/' ("" for a file in /), "." if there is none. A |path|
+ * longer than |out_len| - 1 is cut first. */
+void fileio_dirname(char *out, size_t out_len, const char *path);
+
 #endif

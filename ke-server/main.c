@@ -20,6 +20,7 @@
 
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/fileio.h"
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -612,13 +613,7 @@ static void render(void *arg, struct metrics_buf *b)
 static void watch_dir_of(uv_loop_t *loop, const char *file)
 {
 	char dir[1024];
-	snprintf(dir, sizeof(dir), "%s", file);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-	} else {
-		strcpy(dir, ".");
-	}
+	fileio_dirname(dir, sizeof(dir), file);
 	if (d.num_certwatch == (int)NTS_ARRAY_SIZE(d.certwatch)) {
 		return;
 	}
