@@ -66,7 +66,7 @@ size_t aead_key_len(uint16_t id);
 size_t aead_nonce_len(uint16_t id);
 
 /* aead_nonce_ok returns 1 if a peer's |nonce_len| is acceptable for |id|:
- * SIV accepts 1..AEAD_MAX_NONCE_LEN... see aead.c; GCM-SIV exactly 12. */
+ * SIV 16..AEAD_MAX_NONCE_LEN (RFC 8915 s5.6), GCM-SIV exactly 12. */
 int aead_nonce_ok(uint16_t id, size_t nonce_len);
 
 /* aead_ctx_init sets up |ctx| for |id| with |key| (exactly aead_key_len(id)

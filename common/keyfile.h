@@ -94,22 +94,4 @@ void keyfile_trust_cleanup(struct keyfile_trust *t);
  * database lookup (which a sandboxed process may not be allowed). */
 void keyfile_note_identity(void);
 
-/* keyfile_slurp reads at most |cap| bytes of |path| into |buf|. On failure
- * errno says why: EFBIG if the file is larger than |cap|. */
-int keyfile_slurp(uint8_t *buf, size_t cap, size_t *out_len, const char *path) NTS_WUR;
-
-/* keyfile_write_atomic writes |len| bytes to |path| with mode |mode| via a
- * temporary file, fsync and rename, so readers see the old or the new
- * file, never a partial one. The temporary file has an unpredictable name
- * in the same directory and is created O_EXCL|O_NOFOLLOW, and the rename
- * replaces a symlink at |path| rather than following it, so links planted
- * by another user are never written through. On failure errno says why. */
-int keyfile_write_atomic(const char *path, const uint8_t *data, size_t len, unsigned mode) NTS_WUR;
-
-/* keyfile_write_atomic_owned is keyfile_write_atomic that also gives the
- * file to |uid|:|gid| (before it appears under |path|); (uid_t)-1 and
- * (gid_t)-1 leave either unchanged. */
-int keyfile_write_atomic_owned(const char *path, const uint8_t *data, size_t len, unsigned mode,
-                               uid_t uid, gid_t gid) NTS_WUR;
-
 #endif

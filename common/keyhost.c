@@ -7,7 +7,7 @@
 
 #include <openssl/bytestring.h>
 
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 static const uint8_t state_magic[8] = {'N', 'T', 'S', 'S', 'T', 'A', 'T', '1'};
 #define MAX_CHAIN_STEPS 1000000

@@ -9,8 +9,8 @@
 
 static _Thread_local struct {
 	uint8_t buf[RAND_POOL_SIZE];
-	size_t pos; /* bytes already handed out; RAND_POOL_SIZE when empty */
-	int filled;
+	size_t pos; /* bytes already handed out since the last refill */
+	int filled; /* 0 until the thread's first request */
 } pool;
 
 void rand_pool_bytes(uint8_t *out, size_t len)

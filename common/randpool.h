@@ -17,8 +17,10 @@
 #define RAND_POOL_SIZE 4096
 
 /* rand_pool_bytes fills |out| with |len| random bytes from the calling
- * thread's pool, refilling it from RAND_bytes when it runs out. |len| may be
- * anything; requests larger than the pool go to RAND_bytes directly. */
+ * thread's pool. When fewer than |len| bytes are left the whole pool is
+ * refilled from RAND_bytes (the unused rest is overwritten, never handed
+ * out). |len| may be anything; requests larger than a quarter of the pool
+ * (RAND_POOL_SIZE / 4, 1 KiB) go to RAND_bytes directly. */
 void rand_pool_bytes(uint8_t *out, size_t len);
 
 #endif

@@ -151,7 +151,6 @@ struct ke_worker {
 
 int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s);
 int ke_worker_start(struct ke_worker *w);
-void ke_worker_stop(struct ke_worker *w);
 const uint64_t *ke_latency_bounds(void);
 
 #endif

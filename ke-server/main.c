@@ -20,6 +20,7 @@
 
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/fileio.h"
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/notify.h"
@@ -460,10 +461,8 @@ static int signer_connected(void)
 	int n = 0;
 	for (int i = 0; i < d.num_workers; i++) {
 		const struct ke_signer *s = &d.workers[i].signer;
-		uint64_t up = atomic_load_explicit((const _Atomic uint64_t *)&s->connects,
-		                                   memory_order_relaxed);
-		uint64_t down = atomic_load_explicit((const _Atomic uint64_t *)&s->disconnects,
-		                                     memory_order_relaxed);
+		uint64_t up = metrics_get(&s->connects);
+		uint64_t down = metrics_get(&s->disconnects);
 		n += up > down;
 	}
 	return n;
@@ -541,9 +540,7 @@ static void render(void *arg, struct metrics_buf *b)
 		metrics_sample(b, "nts_ke_signer_connected", NULL, (uint64_t)signer_connected());
 		uint64_t conns = 0;
 		for (int i = 0; i < d.num_workers; i++) {
-			conns += atomic_load_explicit(
-			    (const _Atomic uint64_t *)&d.workers[i].signer.connects,
-			    memory_order_relaxed);
+			conns += metrics_get(&d.workers[i].signer.connects);
 		}
 		metrics_family(b, "nts_ke_signer_connects_total", "counter",
 		               "Connections made to nts-signer (reconnects included).");
@@ -616,13 +613,7 @@ static void render(void *arg, struct metrics_buf *b)
 static void watch_dir_of(uv_loop_t *loop, const char *file)
 {
 	char dir[1024];
-	snprintf(dir, sizeof(dir), "%s", file);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-	} else {
-		strcpy(dir, ".");
-	}
+	fileio_dirname(dir, sizeof(dir), file);
 	if (d.num_certwatch == (int)NTS_ARRAY_SIZE(d.certwatch)) {
 		return;
 	}
@@ -788,7 +779,6 @@ int main(int argc, char **argv)
 			uv_thread_join(&d.workers[i].thread);
 			d.workers[i].started = 0;
 		}
-		ke_worker_stop(&d.workers[i]); /* nothing left to do: not started */
 	}
 	metrics_server_stop(d.metrics);
 	keywatch_stop(&d.kw);

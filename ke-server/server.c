@@ -1111,13 +1111,3 @@ int ke_worker_start(struct ke_worker *w)
 	w->started = 1;
 	return 1;
 }
-
-void ke_worker_stop(struct ke_worker *w)
-{
-	if (!w->started) {
-		return;
-	}
-	uv_async_send(&w->wakeup);
-	uv_thread_join(&w->thread);
-	w->started = 0;
-}

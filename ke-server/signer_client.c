@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -66,8 +65,7 @@ static void disconnect(struct ke_signer *s)
 	uv_close((uv_handle_t *)&s->poll, NULL);
 	close(s->fd);
 	s->fd = -1;
-	atomic_store_explicit((_Atomic uint64_t *)&s->disconnects, s->disconnects + 1,
-	                      memory_order_relaxed);
+	metrics_inc(&s->disconnects);
 	for (uint32_t i = 0; i < KE_SIGN_SLOTS; i++) {
 		void *owner = s->slots[i].owner;
 		if (owner != NULL) {
@@ -204,8 +202,7 @@ static void try_connect(struct ke_signer *s)
 	s->fd = fd;
 	s->poll.data = s;
 	s->backoff_ms = BACKOFF_MIN_MS;
-	atomic_store_explicit((_Atomic uint64_t *)&s->connects, s->connects + 1,
-	                      memory_order_relaxed);
+	metrics_inc(&s->connects);
 	uv_poll_start(&s->poll, UV_READABLE | UV_DISCONNECT, on_readable);
 	log_info("signer %s: connected", s->path);
 }
@@ -276,11 +273,6 @@ void ke_signer_cancel(struct ke_signer *s, uint32_t ticket)
 	if (s->slots[slot].owner != NULL && s->slots[slot].id == ticket) {
 		release_slot(s, slot);
 	}
-}
-
-int ke_signer_connected(const struct ke_signer *s)
-{
-	return s->fd >= 0;
 }
 
 void ke_signer_close(struct ke_signer *s)

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/compiler.h"
+#include "common/metrics.h"
 #include "proto/keyless.h"
 
 #define KE_SIGN_SLOT_BITS 12
@@ -51,7 +52,7 @@ struct ke_signer {
 	} slots[KE_SIGN_SLOTS];
 	uint16_t free_slots[KE_SIGN_SLOTS];
 	size_t num_free;
-	uint64_t connects, disconnects; /* read by the metrics thread */
+	metrics_counter connects, disconnects; /* read by the metrics thread */
 };
 
 /* ke_signer_init starts connecting to |path| on |loop| (the first attempt
@@ -69,9 +70,6 @@ int ke_signer_submit(struct ke_signer *s, void *owner, const uint8_t key_id[KL_K
 
 /* ke_signer_cancel forgets a request; its reply, if any, is ignored. */
 void ke_signer_cancel(struct ke_signer *s, uint32_t ticket);
-
-/* ke_signer_connected is 1 while the connection is up. */
-int ke_signer_connected(const struct ke_signer *s);
 
 /* ke_signer_probe asks the signer at |path| once, synchronously (at most
  * |timeout_ms|), to sign a made-up TLS 1.3 CertificateVerify input with the

@@ -19,6 +19,7 @@
 
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/fileio.h"
 #include "common/keywatch.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -481,7 +482,7 @@ static void write_healthfile(uv_timer_t *t)
 		return;
 	}
 	if (!b.failed && b.data != NULL &&
-	    !keyfile_write_atomic(d.cfg.healthfile, (const uint8_t *)b.data, b.len, 0644)) {
+	    !fileio_write_atomic(d.cfg.healthfile, (const uint8_t *)b.data, b.len, 0644)) {
 		LOG_RL_WARN("cannot write health file %s", d.cfg.healthfile);
 	}
 	free(b.data);

@@ -32,7 +32,7 @@
 
 #include "common/aead.h"
 #include "common/compiler.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 #define COOKIE_KEY_ID_LEN 4
 #define COOKIE_NONCE_LEN  14

@@ -23,7 +23,7 @@
 #include <openssl/bytestring.h>
 
 #include "common/compiler.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 #define KL_VERSION      1
 #define KL_TYPE_SIGN    1

@@ -12,7 +12,7 @@
 #include <openssl/bytestring.h>
 
 #include "common/compiler.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 #define NTP_HEADER_LEN 48
 #define NTP_EF_MIN_LEN 16

@@ -138,11 +138,6 @@ int nts_count_encrypted_placeholders(size_t *io_num, const uint8_t *plain, size_
 	return 1;
 }
 
-size_t nts_response_plain_len(size_t num_cookies, size_t cookie_len)
-{
-	return num_cookies * ntp_ef_size(cookie_len);
-}
-
 int nts_add_cookie_ef_header(struct wbuf *out, size_t cookie_len)
 {
 	return ntp_ef_add_header(out, NTS_EF_COOKIE, cookie_len);
@@ -155,15 +150,49 @@ static int add_uid_echo(struct wbuf *out, const struct nts_request *req)
 	       wbuf_bytes(out, CBS_data(&req->uid), CBS_len(&req->uid));
 }
 
+/* ef_open starts an extension field of |type| in |w|; ef_close pads its
+ * body to a multiple of 4 (and the field to NTP_EF_MIN_LEN) and writes the
+ * field's length, header included. */
+static int ef_open(struct wbuf *w, struct wbuf_child *out_ef, uint16_t type)
+{
+	return wbuf_u16(w, type) && wbuf_child_open(w, out_ef, 4, 4, NTP_EF_MIN_LEN);
+}
+
+static int ef_close(struct wbuf *w, const struct wbuf_child *ef)
+{
+	return wbuf_child_close(w, ef);
+}
+
+/* add_auth writes the Authenticator field: nonce and ciphertext lengths,
+ * the nonce, the |ct_len| bytes of ciphertext (each padded to 4). It seals
+ * |plain| under |aead| with the |ad_len| bytes before it in |w| as the
+ * associated data. */
+static int add_auth(struct wbuf *w, const aead_ctx *aead, const uint8_t *nonce, size_t nonce_len,
+                    const uint8_t *plain, size_t plain_len, size_t ct_len)
+{
+	struct wbuf_child auth;
+	size_t ad_len = w->len, sealed, nonce_at;
+	uint8_t *ct;
+
+	if (nonce_len > 0xffff || ct_len > 0xffff || !ef_open(w, &auth, NTS_EF_AUTH) ||
+	    !wbuf_u16(w, (uint16_t)nonce_len) || !wbuf_u16(w, (uint16_t)ct_len)) {
+		return 0;
+	}
+	nonce_at = w->len;
+	return wbuf_bytes(w, nonce, nonce_len) && wbuf_pad(w, nonce_at, 4) &&
+	       wbuf_space_to(w, &ct, ct_len) && ef_close(w, &auth) &&
+	       aead_seal(aead, ct, &sealed, ct_len, nonce, nonce_len, plain, plain_len, w->buf,
+	                 ad_len);
+}
+
 int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *req, size_t req_len,
                        const struct ntp_header *hdr, const aead_ctx *s2c, const uint8_t *nonce,
                        size_t nonce_len, uint8_t *plain, size_t plain_len, size_t plain_cap)
 {
-	size_t fixed, ct_len, auth_len, sealed, ad_len;
-	uint8_t *ct;
+	size_t fixed;
 	struct wbuf w;
 
-	if (plain_len % 4 != 0 || nonce_len == 0) {
+	if (plain_len % 4 != 0 || nonce_len == 0 || plain_len > plain_cap) {
 		return 0;
 	}
 	fixed = NTP_HEADER_LEN + req->uid_ef_len + 4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN;
@@ -173,37 +202,22 @@ int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *
 	size_t diff = req_len - fixed - plain_len;
 	if (diff >= NTP_EF_MIN_LEN) {
 		/* fill the difference with one encrypted padding field */
-		if (plain_cap - plain_len < diff) {
+		struct wbuf p;
+		struct wbuf_child pad;
+		wbuf_init(&p, plain + plain_len, plain_cap - plain_len);
+		if (!ef_open(&p, &pad, NTS_EF_PADDING) || !wbuf_zeros(&p, diff - 4) ||
+		    !ef_close(&p, &pad)) {
 			return 0;
 		}
-		plain[plain_len] = (uint8_t)(NTS_EF_PADDING >> 8);
-		plain[plain_len + 1] = (uint8_t)NTS_EF_PADDING;
-		plain[plain_len + 2] = (uint8_t)(diff >> 8);
-		plain[plain_len + 3] = (uint8_t)diff;
-		memset(plain + plain_len + 4, 0, diff - 4);
-		plain_len += diff;
-	}
-	ct_len = plain_len + AEAD_TAG_LEN;
-	auth_len = 4 + 4 + pad4(nonce_len) + pad4(ct_len);
-	if (auth_len > 0xffff) {
-		return 0;
+		plain_len += p.len;
 	}
 	wbuf_init(&w, out, req_len);
-	if (!ntp_header_build(&w, hdr) || !add_uid_echo(&w, req)) {
-		goto err;
-	}
-	ad_len = w.len;
-	if (!wbuf_u16(&w, NTS_EF_AUTH) || !wbuf_u16(&w, (uint16_t)auth_len) ||
-	    !wbuf_u16(&w, (uint16_t)nonce_len) || !wbuf_u16(&w, (uint16_t)ct_len) ||
-	    !wbuf_bytes(&w, nonce, nonce_len) || !ntp_ef_add_padding(&w, nonce_len) ||
-	    (ct = wbuf_space(&w, ct_len)) == NULL ||
-	    !aead_seal(s2c, ct, &sealed, ct_len, nonce, nonce_len, plain, plain_len, out, ad_len)) {
-		goto err;
+	if (!ntp_header_build(&w, hdr) || !add_uid_echo(&w, req) ||
+	    !add_auth(&w, s2c, nonce, nonce_len, plain, plain_len, plain_len + AEAD_TAG_LEN)) {
+		return 0;
 	}
 	*out_len = w.len;
 	return 1;
-err:
-	return 0;
 }
 
 int nts_build_nak(uint8_t *out, size_t *out_len, const struct nts_request *req, size_t req_len,
@@ -224,8 +238,8 @@ int nts_build_nak(uint8_t *out, size_t *out_len, const struct nts_request *req, 
 
 static int add_ef(struct wbuf *out, uint16_t type, const uint8_t *body, size_t len)
 {
-	return ntp_ef_add_header(out, type, len) && wbuf_bytes(out, body, len) &&
-	       ntp_ef_add_padding(out, len);
+	struct wbuf_child ef;
+	return ef_open(out, &ef, type) && wbuf_bytes(out, body, len) && ef_close(out, &ef);
 }
 
 int nts_build_request(uint8_t *out, size_t out_cap, size_t *out_len, const struct ntp_header *hdr,
@@ -234,8 +248,6 @@ int nts_build_request(uint8_t *out, size_t out_cap, size_t *out_len, const struc
                       size_t nonce_len)
 {
 	static const uint8_t zero[NTS_COOKIE_MAX];
-	uint8_t *tag;
-	size_t ad_len, tag_len;
 	struct wbuf w;
 
 	if (cookie_len > NTS_COOKIE_MAX || num_placeholders > NTS_MAX_PLACEHOLDERS) {
@@ -244,26 +256,19 @@ int nts_build_request(uint8_t *out, size_t out_cap, size_t *out_len, const struc
 	wbuf_init(&w, out, out_cap);
 	if (!ntp_header_build(&w, hdr) || !add_ef(&w, NTS_EF_UID, uid, uid_len) ||
 	    !add_ef(&w, NTS_EF_COOKIE, cookie, cookie_len)) {
-		goto err;
+		return 0;
 	}
 	for (size_t i = 0; i < num_placeholders; i++) {
 		if (!add_ef(&w, NTS_EF_PLACEHOLDER, zero, cookie_len)) {
-			goto err;
+			return 0;
 		}
 	}
-	ad_len = w.len;
-	if (!wbuf_u16(&w, NTS_EF_AUTH) ||
-	    !wbuf_u16(&w, (uint16_t)(4 + 4 + pad4(nonce_len) + AEAD_TAG_LEN)) ||
-	    !wbuf_u16(&w, (uint16_t)nonce_len) || !wbuf_u16(&w, AEAD_TAG_LEN) ||
-	    !wbuf_bytes(&w, nonce, nonce_len) || !ntp_ef_add_padding(&w, nonce_len) ||
-	    (tag = wbuf_space(&w, AEAD_TAG_LEN)) == NULL ||
-	    !aead_seal(c2s, tag, &tag_len, AEAD_TAG_LEN, nonce, nonce_len, NULL, 0, out, ad_len)) {
-		goto err;
+	/* an empty plaintext: the ciphertext is the tag */
+	if (!add_auth(&w, c2s, nonce, nonce_len, NULL, 0, AEAD_TAG_LEN)) {
+		return 0;
 	}
 	*out_len = w.len;
 	return 1;
-err:
-	return 0;
 }
 
 enum nts_client_result nts_parse_response(struct nts_response *out, const uint8_t *pkt, size_t len,

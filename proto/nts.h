@@ -83,10 +83,6 @@ enum nts_parse_result nts_parse_request(struct nts_request *out, const uint8_t *
 int nts_count_encrypted_placeholders(size_t *io_num, const uint8_t *plain, size_t plain_len,
                                      size_t cookie_len) NTS_WUR;
 
-/* nts_response_plain_len is the plaintext length a response to |req| with
- * |num_cookies| cookies of |cookie_len| bytes needs (before padding). */
-size_t nts_response_plain_len(size_t num_cookies, size_t cookie_len);
-
 /*
  * nts_build_response writes the response to |req| (|req_len| bytes long)
  * into |out| (|req_len| bytes of room): |hdr|, the UID echo, and an
@@ -101,7 +97,7 @@ int nts_build_response(uint8_t *out, size_t *out_len, const struct nts_request *
                        size_t nonce_len, uint8_t *plain, size_t plain_len,
                        size_t plain_cap) NTS_WUR;
 
-/* nts_add_cookie_ef appends the EF header for a cookie of |cookie_len|
+/* nts_add_cookie_ef_header appends the EF header for a cookie of |cookie_len|
  * bytes; the caller appends the cookie, then ntp_ef_add_padding. */
 int nts_add_cookie_ef_header(struct wbuf *out, size_t cookie_len) NTS_WUR;
 

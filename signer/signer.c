@@ -18,7 +18,7 @@
 #include <openssl/sha.h>
 #include <sodium.h>
 
-#include "common/keyfile.h"
+#include "common/fileio.h"
 #include "common/smem.h"
 
 #define SG_MAX_PEM 65536
@@ -68,7 +68,7 @@ int sg_keyset_add(struct sg_keyset *ks, const char *path, const char **out_err)
 		*out_err = "out of memory";
 		goto err;
 	}
-	if (!keyfile_slurp(buf, SG_MAX_PEM, &len, path) || len == SG_MAX_PEM) {
+	if (!fileio_slurp(buf, SG_MAX_PEM, &len, path) || len == SG_MAX_PEM) {
 		*out_err = "cannot read the key file (or it is over 64 KiB)";
 		goto err;
 	}

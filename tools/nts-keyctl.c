@@ -36,12 +36,13 @@
 #include <openssl/bytestring.h>
 #include <sodium.h>
 
+#include "common/fileio.h"
 #include "common/keyfile.h"
 #include "common/keyhost.h"
 #include "common/keyring.h"
 #include "common/keys.h"
 #include "common/smem.h"
-#include "proto/wbuf.h"
+#include "common/wbuf.h"
 
 static struct {
 	const char *dir, *master, *role, *out, *seal_to, *file, *pub, *box_secret;
@@ -119,7 +120,7 @@ static void save_state(const struct keyhost *st)
 		die("cannot encode state");
 	}
 	path_in(path, sizeof(path), "state");
-	if (!keyfile_write_atomic(path, buf, len, 0600)) {
+	if (!fileio_write_atomic(path, buf, len, 0600)) {
 		die("cannot write %s: %s", path, strerror(errno));
 	}
 	smem_free(buf);
@@ -133,7 +134,7 @@ static int load_state(struct keyhost *st)
 	const char *err;
 
 	path_in(path, sizeof(path), "state");
-	if (buf == NULL || !keyfile_slurp(buf, KEYHOST_STATE_MAX, &len, path)) {
+	if (buf == NULL || !fileio_slurp(buf, KEYHOST_STATE_MAX, &len, path)) {
 		smem_free(buf);
 		return 0;
 	}
@@ -148,7 +149,7 @@ static void read_master(uint8_t out[KEYS_LEN], const char *path)
 {
 	uint8_t buf[KEYS_LEN + 1];
 	size_t len;
-	if (!keyfile_slurp(buf, sizeof(buf), &len, path) || len != KEYS_LEN) {
+	if (!fileio_slurp(buf, sizeof(buf), &len, path) || len != KEYS_LEN) {
 		die("%s: a master key file holds exactly 32 raw bytes", path);
 	}
 	memcpy(out, buf, KEYS_LEN);
@@ -166,7 +167,7 @@ static void write_pub(const struct keyhost *st)
 	sodium_bin2hex(pk_hex, sizeof(pk_hex), pk, sizeof(pk));
 	int n = snprintf(line, sizeof(line), "nts-deployment-v1 %s %s\n", dep_hex, pk_hex);
 	path_in(path, sizeof(path), "deployment.pub");
-	if (!keyfile_write_atomic(path, (const uint8_t *)line, (size_t)n, 0644)) {
+	if (!fileio_write_atomic(path, (const uint8_t *)line, (size_t)n, 0644)) {
 		die("cannot write %s: %s", path, strerror(errno));
 	}
 }
@@ -294,7 +295,7 @@ static void cmd_export(void)
 	}
 	if (opt.seal_to != NULL) {
 		char text[256], *save = NULL;
-		if (!keyfile_slurp((uint8_t *)text, sizeof(text) - 1, &len, opt.seal_to)) {
+		if (!fileio_slurp((uint8_t *)text, sizeof(text) - 1, &len, opt.seal_to)) {
 			die("cannot read %s", opt.seal_to);
 		}
 		text[len] = '\0';
@@ -311,7 +312,7 @@ static void cmd_export(void)
 	                    opt.seal_to != NULL ? seal_pk : NULL)) {
 		die("cannot encode key file");
 	}
-	if (!keyfile_write_atomic(opt.out, buf, len, 0600)) {
+	if (!fileio_write_atomic(opt.out, buf, len, 0600)) {
 		die("cannot write %s: %s", opt.out, strerror(errno));
 	}
 	printf("exported %s keys (%u generation%s%s) to %s\n", opt.role, kf->num_gens,
@@ -452,14 +453,14 @@ static void cmd_genbox(void)
 	crypto_box_keypair(pk, sk);
 	sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
 	int n = snprintf(line, sizeof(line), "nts-box-secret-v1 %s\n", hex);
-	if (!keyfile_write_atomic_owned(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600, uid,
-	                                gid)) {
+	if (!fileio_write_atomic_owned(opt.out_secret, (const uint8_t *)line, (size_t)n, 0600, uid,
+	                               gid)) {
 		die("cannot write %s: %s", opt.out_secret, strerror(errno));
 	}
 	sodium_memzero(hex, sizeof(hex));
 	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
 	n = snprintf(line, sizeof(line), "nts-box-public-v1 %s\n", hex);
-	if (!keyfile_write_atomic(opt.out_public, (const uint8_t *)line, (size_t)n, 0644)) {
+	if (!fileio_write_atomic(opt.out_public, (const uint8_t *)line, (size_t)n, 0644)) {
 		die("cannot write %s: %s", opt.out_public, strerror(errno));
 	}
 	sodium_memzero(sk, sizeof(sk));

@@ -32,8 +32,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/fileio.h"
 #include "common/hostport.h"
-#include "common/keyfile.h"
 #include "proto/ntske.h"
 #include "proto/nts.h"
 
@@ -450,7 +450,7 @@ static void save_session(const struct session *s, const char *path)
 		ok = wbuf_u16(&w, (uint16_t)s->cookie_lens[i]) &&
 		     wbuf_bytes(&w, s->cookies[i], s->cookie_lens[i]);
 	}
-	if (!ok || !keyfile_write_atomic(path, buf, w.len, 0600)) {
+	if (!ok || !fileio_write_atomic(path, buf, w.len, 0600)) {
 		fail(EXIT_OTHER, "cannot save session to %s", path);
 	}
 }
@@ -462,7 +462,7 @@ static void load_session(struct session *s, const char *path)
 	CBS c, m, k1, k2, srv;
 	uint8_t n;
 	step = "load";
-	if (!keyfile_slurp(buf, sizeof(buf), &len, path)) {
+	if (!fileio_slurp(buf, sizeof(buf), &len, path)) {
 		fail(EXIT_OTHER, "cannot read %s", path);
 	}
 	CBS_init(&c, buf, len);

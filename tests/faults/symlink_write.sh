@@ -1,7 +1,7 @@
 # symlink_write.sh: a local user who can write to a directory we write
 # files into plants symlinks at the temporary name the writer used to pick
 # (PATH.tmp.PID, predictable) and at the target itself, pointing at a
-# victim file. Every atomic write (keyfile_write_atomic: nts-keyctl export,
+# victim file. Every atomic write (fileio_write_atomic: nts-keyctl export,
 # genbox, the key host's state, the responder's health file) must leave the
 # victims untouched: a fresh temporary name opened O_EXCL|O_NOFOLLOW, and a
 # rename that replaces a symlink at the target rather than following it.

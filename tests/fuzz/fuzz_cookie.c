@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cookie_open(&keys, &ck, &cbs)) {
 		uint8_t buf[COOKIE_MAX_LEN], nonce[COOKIE_NONCE_LEN] = {0};
 		size_t len;
-		struct wbuf cbb;
-		wbuf_init(&cbb, buf, sizeof(buf));
-		if (!cookie_seal(&cbb, &ck, kid, nonce, &keys) || !((len = cbb.len), !cbb.failed) ||
+		struct wbuf w;
+		wbuf_init(&w, buf, sizeof(buf));
+		if (!cookie_seal(&w, &ck, kid, nonce, &keys) || !((len = w.len), !w.failed) ||
 		    len != size) {
 			abort();
 		}

@@ -53,21 +53,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    aead_open(&c2s, dec, &dec_len, sizeof(dec), CBS_data(&req.nonce), CBS_len(&req.nonce),
 	              CBS_data(&req.ciphertext), CBS_len(&req.ciphertext), data, req.ad_len) &&
 	    nts_count_encrypted_placeholders(&num, dec, dec_len, CBS_len(&req.cookie))) {
-		struct wbuf cbb;
-		wbuf_init(&cbb, plain, sizeof(plain));
+		struct wbuf w;
+		wbuf_init(&w, plain, sizeof(plain));
 		for (size_t i = 0; i < 1 + num; i++) {
 			uint8_t *p;
-			if (!nts_add_cookie_ef_header(&cbb, CBS_len(&req.cookie)) ||
-			    !wbuf_space_to(&cbb, &p, CBS_len(&req.cookie)) ||
-			    !ntp_ef_add_padding(&cbb, CBS_len(&req.cookie))) {
+			if (!nts_add_cookie_ef_header(&w, CBS_len(&req.cookie)) ||
+			    !wbuf_space_to(&w, &p, CBS_len(&req.cookie)) ||
+			    !ntp_ef_add_padding(&w, CBS_len(&req.cookie))) {
 				abort();
 			}
 			memcpy(p, CBS_data(&req.cookie), CBS_len(&req.cookie));
 		}
 		static const uint8_t nonce[16];
 		if (nts_build_response(out, &out_len, &req, size, &h, &s2c, nonce,
-		                       aead_nonce_len(keys.aead_id), plain, cbb.len,
-		                       sizeof(plain)) &&
+		                       aead_nonce_len(keys.aead_id), plain, w.len, sizeof(plain)) &&
 		    out_len > size) {
 			abort();
 		}

@@ -17,11 +17,11 @@ static size_t seal(uint8_t *buf, size_t cap, const aead_ctx *ck, uint32_t kid,
                    const struct cookie_keys *k)
 {
 	uint8_t nonce[COOKIE_NONCE_LEN];
-	struct wbuf cbb;
+	struct wbuf w;
 	size_t len = 0;
 	RAND_bytes(nonce, sizeof(nonce));
-	wbuf_init(&cbb, buf, cap);
-	if (!cookie_seal(&cbb, ck, kid, nonce, k) || !((len = cbb.len), !cbb.failed)) {
+	wbuf_init(&w, buf, cap);
+	if (!cookie_seal(&w, ck, kid, nonce, k) || !((len = w.len), !w.failed)) {
 		len = 0;
 	}
 	return len;
@@ -91,7 +91,7 @@ int main(void)
 			CBS_init(&cbs, copy, len);
 			CHECK(!cookie_open(&got, &ck, &cbs));
 		}
-		/* a fixed-size CBB that is too small fails cleanly */
+		/* a writer that is too small fails cleanly */
 		CHECK_EQ(seal(buf, len - 1, &ck, kid, &k), 0);
 		cookie_keys_cleanup(&k);
 	}

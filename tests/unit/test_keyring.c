@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "common/fileio.h"
 #include "common/keyhost.h"
 #include "common/keyring.h"
 #include "common/smem.h"
@@ -260,7 +261,7 @@ static void write_file(const struct keyhost *kh, int role, int64_t t, const char
 		len -= 10;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	CHECK(keyfile_write_atomic(path, buf, len, 0600));
+	CHECK(fileio_write_atomic(path, buf, len, 0600));
 	smem_free(kf);
 }
 

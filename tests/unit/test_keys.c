@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "common/fileio.h"
 #include "common/keyfile.h"
 #include "common/keyhost.h"
 #include "common/keys.h"
@@ -207,12 +208,12 @@ static void test_trust_files(void)
 	sodium_bin2hex(sign_hex, sizeof(sign_hex), spk, sizeof(spk));
 	snprintf(pub, sizeof(pub), "%s/deployment.pub", dir);
 	int n = snprintf(line, sizeof(line), "nts-deployment-v1 %s %s\n", dep, sign_hex);
-	CHECK(keyfile_write_atomic(pub, (const uint8_t *)line, (size_t)n, 0644));
+	CHECK(fileio_write_atomic(pub, (const uint8_t *)line, (size_t)n, 0644));
 	crypto_box_keypair(pk, sk);
 	sodium_bin2hex(hex, sizeof(hex), sk, sizeof(sk));
 	snprintf(box, sizeof(box), "%s/host.box", dir);
 	n = snprintf(line, sizeof(line), "nts-box-secret-v1 %s\n", hex);
-	CHECK(keyfile_write_atomic(box, (const uint8_t *)line, (size_t)n, 0600));
+	CHECK(fileio_write_atomic(box, (const uint8_t *)line, (size_t)n, 0600));
 
 	CHECK(keyfile_trust_load(&t, pub, box, &err));
 	CHECK(t.has_box);
@@ -238,13 +239,13 @@ static void test_trust_files(void)
 	CHECK(t.box_sk == NULL);
 	/* malformed sealing key */
 	snprintf(bad, sizeof(bad), "%s/bad.box", dir);
-	CHECK(keyfile_write_atomic(bad, (const uint8_t *)"nts-box-secret-v1 zz\n", 21, 0600));
+	CHECK(fileio_write_atomic(bad, (const uint8_t *)"nts-box-secret-v1 zz\n", 21, 0600));
 	CHECK(!keyfile_trust_load(&t, pub, bad, &err));
 	CHECK(strstr(err, bad) != NULL && strstr(err, "not a host sealing key") != NULL);
 	/* a key file too large, and a missing one: which, with the path */
 	static uint8_t huge[KEYFILE_MAX_SIZE + 10];
 	snprintf(big, sizeof(big), "%s/big.keys", dir);
-	CHECK(keyfile_write_atomic(big, huge, sizeof(huge), 0600));
+	CHECK(fileio_write_atomic(big, huge, sizeof(huge), 0600));
 	CHECK(keyfile_trust_load(&t, pub, NULL, &err));
 	struct keyfile *kf = smem_new(sizeof(*kf));
 	CHECK(!keyfile_read(kf, big, &t, &err));

@@ -23,11 +23,11 @@ static void test_header(void)
 	struct ntp_header g;
 	uint8_t buf[64];
 	size_t len = 0;
-	struct wbuf cbb;
+	struct wbuf w;
 	CBS cbs;
 
-	wbuf_init(&cbb, buf, sizeof(buf));
-	CHECK(ntp_header_build(&cbb, &h) && ((len = cbb.len), !cbb.failed));
+	wbuf_init(&w, buf, sizeof(buf));
+	CHECK(ntp_header_build(&w, &h) && ((len = w.len), !w.failed));
 	CHECK_EQ(len, NTP_HEADER_LEN);
 	CHECK_EQ(buf[0], 0xe3); /* 11 100 011 */
 	CHECK_EQ(buf[2], 0xfa);
@@ -44,8 +44,8 @@ static void test_header(void)
 	CBS_init(&cbs, buf, NTP_HEADER_LEN - 1);
 	CHECK(!ntp_header_parse(&g, &cbs));
 	/* a fixed buffer one byte short */
-	wbuf_init(&cbb, buf, NTP_HEADER_LEN - 1);
-	CHECK(!ntp_header_build(&cbb, &h));
+	wbuf_init(&w, buf, NTP_HEADER_LEN - 1);
+	CHECK(!ntp_header_build(&w, &h));
 }
 
 static void test_timestamps(void)

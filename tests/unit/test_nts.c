@@ -55,7 +55,7 @@ static int serve(uint8_t *resp, size_t *resp_len, const uint8_t *req_buf, size_t
 	struct nts_request req;
 	uint8_t plain[NTS_PLAIN_MAX], dec[NTP_MAX_PACKET], nonce[16];
 	size_t dec_len, num;
-	struct wbuf cbb;
+	struct wbuf w;
 
 	if (nts_parse_request(&req, req_buf, req_len) != NTS_PARSE_OK) {
 		return 0;
@@ -69,15 +69,15 @@ static int serve(uint8_t *resp, size_t *resp_len, const uint8_t *req_buf, size_t
 	if (!nts_count_encrypted_placeholders(&num, dec, dec_len, CBS_len(&req.cookie))) {
 		return 0;
 	}
-	wbuf_init(&cbb, plain, sizeof(plain));
+	wbuf_init(&w, plain, sizeof(plain));
 	for (size_t i = 0; i < 1 + num; i++) {
 		uint8_t *p;
-		if (!nts_add_cookie_ef_header(&cbb, s->cookie_len) ||
-		    !wbuf_space_to(&cbb, &p, s->cookie_len)) {
+		if (!nts_add_cookie_ef_header(&w, s->cookie_len) ||
+		    !wbuf_space_to(&w, &p, s->cookie_len)) {
 			return 0;
 		}
 		memset(p, (int)(0xa0 + i), s->cookie_len);
-		if (!ntp_ef_add_padding(&cbb, s->cookie_len)) {
+		if (!ntp_ef_add_padding(&w, s->cookie_len)) {
 			return 0;
 		}
 	}
@@ -87,7 +87,7 @@ static int serve(uint8_t *resp, size_t *resp_len, const uint8_t *req_buf, size_t
 	                       .origin_ts = req.header.transmit_ts};
 	RAND_bytes(nonce, sizeof(nonce));
 	return nts_build_response(resp, resp_len, &req, req_len, &h, &s->s2c, nonce,
-	                          aead_nonce_len(s->aead), plain, cbb.len, sizeof(plain));
+	                          aead_nonce_len(s->aead), plain, w.len, sizeof(plain));
 }
 
 static void test_round_trips(void)
@@ -155,23 +155,22 @@ static void test_extra_fields_padding(void)
 
 	session_init(&s, AEAD_AES_SIV_CMAC_256, 100);
 	/* build by hand: header, UID, cookie, unknown 32-byte field, auth */
-	struct wbuf cbb;
-	wbuf_init(&cbb, req, sizeof(req));
-	CHECK(ntp_header_build(&cbb, &client_hdr));
-	CHECK(ntp_ef_add_header(&cbb, NTS_EF_UID, 32) && wbuf_bytes(&cbb, s.uid, 32));
-	CHECK(ntp_ef_add_header(&cbb, NTS_EF_COOKIE, 100) && wbuf_bytes(&cbb, s.cookie, 100));
-	CHECK(ntp_ef_add_header(&cbb, 0x7777, 28));
+	struct wbuf w;
+	wbuf_init(&w, req, sizeof(req));
+	CHECK(ntp_header_build(&w, &client_hdr));
+	CHECK(ntp_ef_add_header(&w, NTS_EF_UID, 32) && wbuf_bytes(&w, s.uid, 32));
+	CHECK(ntp_ef_add_header(&w, NTS_EF_COOKIE, 100) && wbuf_bytes(&w, s.cookie, 100));
+	CHECK(ntp_ef_add_header(&w, 0x7777, 28));
 	for (int i = 0; i < 28; i++) {
-		CHECK(wbuf_u8(&cbb, 0));
+		CHECK(wbuf_u8(&w, 0));
 	}
-	size_t ad_len = cbb.len;
+	size_t ad_len = w.len;
 	uint8_t *tag = NULL;
 	size_t tag_len;
-	CHECK(wbuf_u16(&cbb, NTS_EF_AUTH) && wbuf_u16(&cbb, 4 + 4 + 16 + 16) &&
-	      wbuf_u16(&cbb, 16) && wbuf_u16(&cbb, 16) && wbuf_bytes(&cbb, nonce, 16) &&
-	      wbuf_space_to(&cbb, &tag, 16));
+	CHECK(wbuf_u16(&w, NTS_EF_AUTH) && wbuf_u16(&w, 4 + 4 + 16 + 16) && wbuf_u16(&w, 16) &&
+	      wbuf_u16(&w, 16) && wbuf_bytes(&w, nonce, 16) && wbuf_space_to(&w, &tag, 16));
 	CHECK(aead_seal(&s.c2s, tag, &tag_len, 16, nonce, 16, NULL, 0, req, ad_len));
-	CHECK(((req_len = cbb.len), !cbb.failed));
+	CHECK(((req_len = w.len), !w.failed));
 	CHECK(serve(resp, &resp_len, req, req_len, &s));
 	CHECK_EQ(resp_len, req_len);
 	CHECK_EQ(
@@ -385,13 +384,13 @@ static void test_encrypted_placeholders(void)
 {
 	uint8_t plain[256];
 	size_t n = 2;
-	struct wbuf cbb;
-	wbuf_init(&cbb, plain, sizeof(plain));
-	CHECK(ntp_ef_add_header(&cbb, NTS_EF_PLACEHOLDER, 68));
+	struct wbuf w;
+	wbuf_init(&w, plain, sizeof(plain));
+	CHECK(ntp_ef_add_header(&w, NTS_EF_PLACEHOLDER, 68));
 	for (int i = 0; i < 68; i++) {
-		CHECK(wbuf_u8(&cbb, 0));
+		CHECK(wbuf_u8(&w, 0));
 	}
-	size_t len = cbb.len;
+	size_t len = w.len;
 	CHECK(nts_count_encrypted_placeholders(&n, plain, len, 68));
 	CHECK_EQ(n, 3);
 	CHECK(!nts_count_encrypted_placeholders(&n, plain, len, 100)); /* wrong length */
