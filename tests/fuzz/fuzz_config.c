@@ -121,10 +121,14 @@ static int d_multi(void *ctx, const struct cfg_line *l)
 }
 
 static const struct cfg_directive dirs[] = {
-    {"count", 1, 1, d_u64, 0},         {"enabled", 1, 1, d_bool, 0},
-    {"deadline", 1, 1, d_duration, 1}, {"maxsize", 1, 1, d_size, 0},
-    {"listen", 1, 3, d_addr, 1},       {"name", 1, 1, d_string, 0},
-    {"source", 1, 1, d_choice, 0},     {"multi", 0, CFG_MAX_ARGS, d_multi, 1},
+    CFG_CALL_ROW("count", 1, 1, d_u64, 0),
+    CFG_CALL_ROW("enabled", 1, 1, d_bool, 0),
+    CFG_CALL_ROW("deadline", 1, 1, d_duration, 1),
+    CFG_CALL_ROW("maxsize", 1, 1, d_size, 0),
+    CFG_CALL_ROW("listen", 1, 3, d_addr, 1),
+    CFG_CALL_ROW("name", 1, 1, d_string, 0),
+    CFG_CALL_ROW("source", 1, 1, d_choice, 0),
+    CFG_CALL_ROW("multi", 0, CFG_MAX_ARGS, d_multi, 1),
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
