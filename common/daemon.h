@@ -136,8 +136,9 @@ int daemon_drop_privileges(const char *user) NTS_WUR;
  * was left behind. */
 int daemon_close_loop(uv_loop_t *loop);
 
-/* daemon_list_directives prints the names of |s|'s directives, one a line
- * (the hidden --directives option, for the docs drift test). */
+/* daemon_list_directives prints each of |s|'s directives as "NAME yes" or
+ * "NAME no" (whether a reload applies it), one a line: the hidden
+ * --list-directives option, for tests/unit/config_docs.sh. */
 void daemon_list_directives(const struct daemon_schema *s);
 
 #endif
