@@ -180,6 +180,21 @@ static int sync_polls_self(const struct resp_config *cfg)
 	return 0;
 }
 
+/* self_poll_warning: if the sync poll would reach one of our own sockets,
+ * says so in |buf| and returns 1. */
+static int self_poll_warning(char *buf, size_t buf_len, const struct resp_config *cfg)
+{
+	char a[64];
+	if (cfg->sync.mode != SYNC_NTP || !sync_polls_self(cfg)) {
+		return 0;
+	}
+	snprintf(buf, buf_len,
+	         "syncsource ntp %s: that is this responder's own listen address; the local "
+	         "time daemon must answer on another port (see docs/config-responder.md)",
+	         cfg_sockaddr_str(a, sizeof(a), (const struct sockaddr *)&cfg->sync.daemon));
+	return 1;
+}
+
 /* ---- the running daemon ---- */
 
 static struct {
@@ -368,14 +383,9 @@ static int check_config(const struct resp_config *cfg, const char *conf)
 		fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
 		return 1;
 	}
-	if (cfg->sync.mode == SYNC_NTP && sync_polls_self(cfg)) {
-		char a[64];
-		fprintf(stderr,
-		        "%s: warning: syncsource ntp %s: that is this responder's own listen "
-		        "address; the local time daemon must answer on another port (see "
-		        "docs/config-responder.md)\n",
-		        conf,
-		        cfg_sockaddr_str(a, sizeof(a), (const struct sockaddr *)&cfg->sync.daemon));
+	char msg[256];
+	if (self_poll_warning(msg, sizeof(msg), cfg)) {
+		fprintf(stderr, "%s: warning: %s\n", conf, msg);
 	}
 	printf("%s: OK\n", conf);
 	return 0;
@@ -388,12 +398,9 @@ static void start_sync(void)
 	if (!sync_start(&d.sync, d.dm.loop, &d.ctx, &d.cfg.sync)) {
 		log_fatal("cannot start the sync-state poll");
 	}
-	if (d.cfg.sync.mode == SYNC_NTP && sync_polls_self(&d.cfg)) {
-		char a[64];
-		log_warn(
-		    "syncsource ntp %s: that is this responder's own listen address; the local "
-		    "time daemon must answer on another port (see docs/config-responder.md)",
-		    cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&d.cfg.sync.daemon));
+	char msg[256];
+	if (self_poll_warning(msg, sizeof(msg), &d.cfg)) {
+		log_warn("%s", msg);
 	}
 	if (d.cfg.sync.mode == SYNC_STATIC) {
 		log_warn("syncsource static: serving fixed stratum %u (labs and tests only)",
