@@ -574,10 +574,26 @@ static void stop_workers(void)
 	}
 }
 
-int main(int argc, char **argv)
+/* load_certs_and_keys loads the certificates (fatal on failure) and loads
+ * and watches the key file. */
+static int load_certs_and_keys(const struct ke_config *cfg)
 {
 	const char *err;
 	char errbuf[1024];
+	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
+	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
+	if (t == NULL) {
+		log_fatal("certificates: %s", err);
+	}
+	ke_tls_swap(&d.srv, t);
+	remember_cert_paths();
+	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
+	return keywatch_start(&d.kw, d.dm.loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
+	                      cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL);
+}
+
+int main(int argc, char **argv)
+{
 	struct ke_config *cfg = &d.srv.cfg;
 
 	pthread_mutex_init(&d.srv.tls_lock, NULL);
@@ -588,16 +604,7 @@ int main(int argc, char **argv)
 		return check_config(cfg, d.dm.conf_path);
 	}
 	daemon_start(&d.dm);
-	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
-	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
-	if (t == NULL) {
-		log_fatal("certificates: %s", err);
-	}
-	ke_tls_swap(&d.srv, t);
-	remember_cert_paths();
-	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
-	if (!keywatch_start(&d.kw, d.dm.loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
-	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL)) {
+	if (!load_certs_and_keys(cfg)) {
 		return 1;
 	}
 	open_listeners(cfg);

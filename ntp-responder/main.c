@@ -391,6 +391,23 @@ static int check_config(const struct resp_config *cfg, const char *conf)
 	return 0;
 }
 
+/* start_keys sets up the shared context and loads (and watches) the key
+ * file if there is one. */
+static int start_keys(void)
+{
+	keyring_holder_init(&d.holder, KEYFILE_ROLE_RESPONDER);
+	d.ctx.keys = &d.holder;
+	d.ctx.serve_plain = d.cfg.serve_plain;
+	d.ctx.precision = resp_clock_precision();
+	d.have_keys_config = d.cfg.keyfile[0] != '\0';
+	if (!d.have_keys_config) {
+		log_warn("no keyfile configured: NTS requests get NAKs");
+		return 1;
+	}
+	return keywatch_start(&d.kw, d.dm.loop, &d.holder, d.cfg.keyfile, d.cfg.deployment,
+	                      d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL);
+}
+
 /* start_sync starts the sync-state poll and warns about labs-only and
  * self-polling set-ups. */
 static void start_sync(void)
@@ -443,18 +460,8 @@ int main(int argc, char **argv)
 		return check_config(&d.cfg, d.dm.conf_path);
 	}
 	daemon_start(&d.dm);
-	keyring_holder_init(&d.holder, KEYFILE_ROLE_RESPONDER);
-	d.ctx.keys = &d.holder;
-	d.ctx.serve_plain = d.cfg.serve_plain;
-	d.ctx.precision = resp_clock_precision();
-	d.have_keys_config = d.cfg.keyfile[0] != '\0';
-	if (d.have_keys_config &&
-	    !keywatch_start(&d.kw, d.dm.loop, &d.holder, d.cfg.keyfile, d.cfg.deployment,
-	                    d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL)) {
+	if (!start_keys()) {
 		return 1;
-	}
-	if (!d.have_keys_config) {
-		log_warn("no keyfile configured: NTS requests get NAKs");
 	}
 	start_sync();
 	open_workers();

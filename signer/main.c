@@ -588,22 +588,10 @@ static int check_config(const struct sg_config *cfg, const char *conf)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* load_keys loads every key (fatal on failure) and locks memory. */
+static void load_keys(const struct sg_config *cfg)
 {
 	const char *err;
-	struct sg_config *cfg = &d.cfg;
-
-	if (!daemon_init(&d.dm, &schema, cfg, argc, argv)) {
-		return 1;
-	}
-	if (!smem_init()) {
-		fprintf(stderr, "libsodium initialisation failed\n");
-		return 1;
-	}
-	if (d.dm.check) {
-		return check_config(cfg, d.dm.conf_path);
-	}
-	daemon_start(&d.dm);
 	for (int i = 0; i < cfg->num_keys; i++) {
 		if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
 			log_fatal("%s: %s", cfg->keys[i], err);
@@ -618,6 +606,24 @@ int main(int argc, char **argv)
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
 		log_warn("cannot lock memory: %s", strerror(errno));
 	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sg_config *cfg = &d.cfg;
+
+	if (!daemon_init(&d.dm, &schema, cfg, argc, argv)) {
+		return 1;
+	}
+	if (!smem_init()) {
+		fprintf(stderr, "libsodium initialisation failed\n");
+		return 1;
+	}
+	if (d.dm.check) {
+		return check_config(cfg, d.dm.conf_path);
+	}
+	daemon_start(&d.dm);
+	load_keys(cfg);
 	d.lfd = listen_socket(cfg->socket);
 	if (d.lfd < 0) {
 		log_fatal("cannot listen on %s: %s", cfg->socket, strerror(errno));
