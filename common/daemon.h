@@ -61,6 +61,15 @@ struct daemon_schema {
 	int (*check)(void *cfg, const char *path);
 };
 
+/* DAEMON_SCHEMA(NAME, CONF, ST, PORT, CHECK): the schema of a daemon whose
+ * config struct ST is described by a static table named directives. */
+/* clang-format off */
+#define DAEMON_SCHEMA(name_, conf_, st, port, check_) \
+	{.name = (name_), .default_conf = (conf_), .dirs = directives, \
+	 .num_dirs = NTS_ARRAY_SIZE(directives), .cfg_size = sizeof(st), \
+	 .metrics_port = (port), .check = (check_)}
+/* clang-format on */
+
 /* One running daemon. */
 struct daemon {
 	const struct daemon_schema *schema;

@@ -148,15 +148,8 @@ static int config_check(void *c, const char *path)
 	return 1;
 }
 
-static const struct daemon_schema schema = {
-    .name = "nts-ke-server",
-    .default_conf = "/etc/nts/nts-ke-server.conf",
-    .dirs = directives,
-    .num_dirs = NTS_ARRAY_SIZE(directives),
-    .cfg_size = sizeof(struct ke_config),
-    .metrics_port = 9125,
-    .check = config_check,
-};
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-ke-server", "/etc/nts/nts-ke-server.conf", struct ke_config, 9125, config_check);
 
 /* ---- the running daemon ---- */
 

@@ -139,15 +139,8 @@ static int config_check(void *c, const char *path)
 	return 1;
 }
 
-static const struct daemon_schema schema = {
-    .name = "nts-responder",
-    .default_conf = "/etc/nts/nts-responder.conf",
-    .dirs = directives,
-    .num_dirs = NTS_ARRAY_SIZE(directives),
-    .cfg_size = sizeof(struct resp_config),
-    .metrics_port = 9124,
-    .check = config_check,
-};
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-responder", "/etc/nts/nts-responder.conf", struct resp_config, 9124, config_check);
 
 /* sync_polls_self: would the sync poll reach one of our own sockets (same
  * port, and the same address or a wildcard of the same family)? */

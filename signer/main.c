@@ -112,15 +112,8 @@ static const struct cfg_directive directives[] = {
 /* clang-format on */
 #undef S
 
-static const struct daemon_schema schema = {
-    .name = "nts-signer",
-    .default_conf = "/etc/nts/nts-signer.conf",
-    .dirs = directives,
-    .num_dirs = NTS_ARRAY_SIZE(directives),
-    .cfg_size = sizeof(struct sg_config),
-    .metrics_port = SIGNER_PORT,
-    .check = config_check,
-};
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-signer", "/etc/nts/nts-signer.conf", struct sg_config, SIGNER_PORT, config_check);
 
 /* ---- the running daemon ---- */
 
