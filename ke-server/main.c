@@ -328,6 +328,8 @@ static int health(void *arg, struct metrics_buf *b)
 	return 1;
 }
 
+static void render_state(struct metrics_buf *b);
+
 static void render(void *arg, struct metrics_buf *b)
 {
 	static const struct {
@@ -391,6 +393,12 @@ static void render(void *arg, struct metrics_buf *b)
 	               "Accept to NTS-KE response written (including error responses).");
 	metrics_hist_render(b, "nts_ke_handshake_seconds", NULL, ke_latency_bounds(), hs,
 	                    (size_t)d.num_workers);
+	render_state(b);
+}
+
+/* render_state: certificates, keys, configuration and health. */
+static void render_state(struct metrics_buf *b)
+{
 	struct ke_tls *t = d.srv.tls; /* only this thread changes it */
 	metrics_family(b, "nts_ke_certificate_expiry_seconds", "gauge",
 	               "Unix time at which the first certificate expires.");

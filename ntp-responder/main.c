@@ -242,6 +242,8 @@ static uint64_t sum(size_t off)
 }
 #define SUM(field) sum(offsetof(struct resp_stats, field))
 
+static void render_state(struct metrics_buf *b);
+
 static void render(void *arg, struct metrics_buf *b)
 {
 	(void)arg;
@@ -287,6 +289,12 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_hist_render(b, "nts_responder_processing_seconds", NULL, resp_hist_bounds(), hs,
 	                    (size_t)d.num_workers);
 
+	render_state(b);
+}
+
+/* render_state: the sync state served, keys, configuration and health. */
+static void render_state(struct metrics_buf *b)
+{
 	const struct sync_state *s = atomic_load(&d.ctx.sync);
 	metrics_family(b, "nts_responder_synchronised", "gauge", "1 if the clock is synchronised.");
 	metrics_sample(b, "nts_responder_synchronised", NULL, s != NULL && s->synchronised);
