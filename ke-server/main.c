@@ -63,8 +63,16 @@ static int d_aead(void *c, const struct cfg_line *l)
 			return 0;
 		}
 		if (!aead_supported((uint16_t)id)) {
-			return cfg_error(l, "'aead': %u is not supported (15, 17 and 30 are)",
-			                 (unsigned)id);
+			char ids[64] = "";
+			size_t n = 0;
+			for (unsigned a = 1; a <= 65535 && n < sizeof(ids); a++) {
+				if (aead_supported((uint16_t)a)) {
+					n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%u",
+					                      n > 0 ? ", " : "", a);
+				}
+			}
+			return cfg_error(l, "'aead': %u is not supported (%s are)", (unsigned)id,
+			                 ids);
 		}
 		cfg->aeads[cfg->num_aeads++] = (uint16_t)id;
 	}
