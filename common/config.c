@@ -4,6 +4,7 @@
 #include "common/config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -81,6 +82,8 @@ static int tokenize(struct cfg_line *l, char *buf)
 	return 1;
 }
 
+static int cfg_apply(const struct cfg_directive *d, void *ctx, const struct cfg_line *l);
+
 int cfg_parse_buffer(const char *name, const char *text, const struct cfg_directive *dirs,
                      size_t num_dirs, void *ctx)
 {
@@ -139,7 +142,7 @@ int cfg_parse_buffer(const char *name, const char *text, const struct cfg_direct
 			ok = cfg_error(&l, "'%s' given more than once", l.name);
 			continue;
 		}
-		if (!dirs[i].handler(ctx, &l)) {
+		if (!cfg_apply(&dirs[i], ctx, &l)) {
 			ok = 0;
 		}
 	}
@@ -182,13 +185,14 @@ err:
 	return ret;
 }
 
-/* parse_u64 parses a decimal number with an optional multiplier suffix from
- * |units| (each a suffix and its factor). */
+/* A multiplier suffix and its factor. */
 struct unit {
 	const char *suffix;
 	uint64_t factor;
 };
 
+/* parse_scaled parses a decimal number with an optional multiplier suffix
+ * from |units| (the first unit applies when there is no suffix). */
 static int parse_scaled(uint64_t *out, const char *s, const struct unit *units, size_t num_units)
 {
 	char *end;
@@ -384,8 +388,67 @@ const char *cfg_sockaddr_str(char *buf, size_t buf_len, const struct sockaddr *s
 	return buf;
 }
 
+/* cfg_apply parses the line |l| of the directive |d| into |ctx|. */
+static int cfg_apply(const struct cfg_directive *d, void *ctx, const struct cfg_line *l)
+{
+	uint8_t *field = (uint8_t *)ctx + d->off;
+	uint64_t v;
+
+	switch (d->type) {
+	case CFG_FUNC:
+		return d->handler(ctx, l);
+	case CFG_BOOL:
+		assert(d->len == sizeof(int));
+		return cfg_arg_bool((int *)(void *)field, l, 0);
+	case CFG_UINT:
+	case CFG_DURATION:
+	case CFG_SIZE:
+		assert(d->len == sizeof(uint64_t));
+		if (!(d->type == CFG_UINT       ? cfg_arg_u64(&v, l, 0, d->min, d->max)
+		      : d->type == CFG_DURATION ? cfg_arg_duration_ms(&v, l, 0, d->min, d->max)
+		                                : cfg_arg_size(&v, l, 0, d->min, d->max))) {
+			return 0;
+		}
+		memcpy(field, &v, sizeof(v));
+		return 1;
+	case CFG_ABSPATH:
+		if (l->argv[0][0] != '/') {
+			return cfg_error(l, "'%s' needs an absolute path", l->name);
+		}
+		/* fall through */
+	case CFG_STRING:
+		return cfg_arg_string((char *)field, d->len, l, 0);
+	case CFG_LOGLEVEL:
+		assert(d->len == sizeof(enum log_level));
+		if (!log_level_from_string((enum log_level *)(void *)field, l->argv[0])) {
+			return cfg_error(l, "log level: error, warning, info or debug");
+		}
+		return 1;
+	case CFG_IGNORE:
+		return 1;
+	}
+	return cfg_error(l, "internal error: directive '%s' has no type", l->name);
+}
+
+void cfg_defaults(const struct cfg_directive *dirs, size_t num_dirs, void *ctx)
+{
+	for (size_t i = 0; i < num_dirs; i++) {
+		char buf[CFG_MAX_LINE + 1];
+		struct cfg_line l = {.file = "(default)", .line = 0};
+		if (dirs[i].def == NULL) {
+			continue;
+		}
+		/* tokenised as if the file said "NAME DEFAULT" */
+		if ((size_t)snprintf(buf, sizeof(buf), "%s %s", dirs[i].name, dirs[i].def) >=
+		        sizeof(buf) ||
+		    !tokenize(&l, buf) || !cfg_apply(&dirs[i], ctx, &l)) {
+			abort(); /* a built-in default that does not parse: our bug */
+		}
+	}
+}
+
 int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t struct_len,
-                    const struct cfg_field *fields, size_t num_fields)
+                    const struct cfg_directive *dirs, size_t num_dirs)
 {
 	uint8_t *run = running;
 	const uint8_t *neu = fresh;
@@ -393,12 +456,12 @@ int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t s
 	uint8_t *probe = NULL;
 	int restart = 0;
 
-	if (num_fields > CFG_MAX_DIRECTIVES) {
-		log_err("%s: internal error: field table too large", path);
+	if (num_dirs > CFG_MAX_DIRECTIVES) {
+		log_err("%s: internal error: directive table too large", path);
 		return 1;
 	}
-	for (size_t i = 0; i < num_fields; i++) {
-		changed[i] = memcmp(run + fields[i].off, neu + fields[i].off, fields[i].len) != 0;
+	for (size_t i = 0; i < num_dirs; i++) {
+		changed[i] = memcmp(run + dirs[i].off, neu + dirs[i].off, dirs[i].len) != 0;
 	}
 	/* probe: the running struct with every field the table names taken
 	 * from |fresh|; if it still differs from |fresh|, a directive the table
@@ -406,8 +469,8 @@ int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t s
 	probe = malloc(struct_len);
 	if (probe != NULL) {
 		memcpy(probe, run, struct_len);
-		for (size_t i = 0; i < num_fields; i++) {
-			memcpy(probe + fields[i].off, neu + fields[i].off, fields[i].len);
+		for (size_t i = 0; i < num_dirs; i++) {
+			memcpy(probe + dirs[i].off, neu + dirs[i].off, dirs[i].len);
 		}
 		if (memcmp(probe, neu, struct_len) != 0) {
 			log_warn("%s: other directives changed: they need a restart", path);
@@ -415,26 +478,17 @@ int cfg_reload_diff(const char *path, void *running, const void *fresh, size_t s
 		}
 		free(probe);
 	}
-	for (size_t i = 0; i < num_fields; i++) {
-		const struct cfg_field *f = &fields[i];
-		int logged = 0;
-		for (size_t j = 0; j < i; j++) {
-			logged |= changed[j] && strcmp(fields[j].name, f->name) == 0;
+	for (size_t i = 0; i < num_dirs; i++) {
+		if (!changed[i]) {
+			continue;
 		}
-		if (changed[i] && !logged) {
-			if (f->reloadable) {
-				log_info("%s: '%s' changed: applied", path, f->name);
-			} else {
-				log_warn(
-				    "%s: '%s' changed: needs a restart; the running value stays",
-				    path, f->name);
-				restart++;
-			}
-		}
-	}
-	for (size_t i = 0; i < num_fields; i++) {
-		if (changed[i] && fields[i].reloadable) {
-			memcpy(run + fields[i].off, neu + fields[i].off, fields[i].len);
+		if (dirs[i].reloadable) {
+			log_info("%s: '%s' changed: applied", path, dirs[i].name);
+			memcpy(run + dirs[i].off, neu + dirs[i].off, dirs[i].len);
+		} else {
+			log_warn("%s: '%s' changed: needs a restart; the running value stays", path,
+			         dirs[i].name);
+			restart++;
 		}
 	}
 	return restart;

@@ -19,6 +19,7 @@
 
 #include <openssl/ssl.h>
 
+#include "common/daemon.h"
 #include "common/keyring.h"
 #include "common/metrics.h"
 #include "ke-server/signer_client.h"
@@ -31,6 +32,7 @@
 #define KE_SOURCE_SLOTS 65536
 
 struct ke_config {
+	struct daemon_config base; /* first: loglevel, syslog, user, seccomp, metrics */
 	struct sockaddr_storage listen[KE_MAX_LISTEN];
 	socklen_t listen_len[KE_MAX_LISTEN];
 	int num_listen;
@@ -39,7 +41,6 @@ struct ke_config {
 	int num_certs;
 	char signer[108];            /* nts-signer socket; empty: in-process keys */
 	uint64_t signer_deadline_ms; /* per signature request */
-	int seccomp;
 	char keyfile[1024], deployment[1024], boxkey[1024];
 	char ntpserver[NTSKE_MAX_SERVER_LEN + 1];  /* all families */
 	char ntpserver4[NTSKE_MAX_SERVER_LEN + 1]; /* clients on IPv4 */
@@ -52,12 +53,6 @@ struct ke_config {
 	uint64_t max_per_source;
 	uint64_t max_request;
 	uint64_t workers;
-	int metrics_on;
-	struct sockaddr_storage metrics;
-	socklen_t metrics_len;
-	enum log_level loglevel;
-	int use_syslog;
-	char user[64];
 };
 
 struct ke_stats {

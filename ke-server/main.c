@@ -54,41 +54,6 @@ static int d_cert(void *c, const struct cfg_line *l)
 	cfg->num_certs++;
 	return 1;
 }
-#define STRING_DIRECTIVE(fn, field)                                                                \
-	static int fn(void *c, const struct cfg_line *l)                                           \
-	{                                                                                          \
-		struct ke_config *cfg = c;                                                         \
-		return cfg_arg_string(cfg->field, sizeof(cfg->field), l, 0);                       \
-	}
-STRING_DIRECTIVE(d_keyfile, keyfile)
-STRING_DIRECTIVE(d_deployment, deployment)
-STRING_DIRECTIVE(d_boxkey, boxkey)
-STRING_DIRECTIVE(d_ntpserver, ntpserver)
-STRING_DIRECTIVE(d_ntpserver4, ntpserver4)
-STRING_DIRECTIVE(d_ntpserver6, ntpserver6)
-STRING_DIRECTIVE(d_user, user)
-
-static int d_signer(void *c, const struct cfg_line *l)
-{
-	struct ke_config *cfg = c;
-	if (l->argv[0][0] != '/') {
-		return cfg_error(l, "'signer' needs the absolute path of nts-signer's socket");
-	}
-	return cfg_arg_string(cfg->signer, sizeof(cfg->signer), l, 0);
-}
-static int d_signerdeadline(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_duration_ms(&((struct ke_config *)c)->signer_deadline_ms, l, 0, 10, 60000);
-}
-static int d_seccomp(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct ke_config *)c)->seccomp, l, 0);
-}
-
-static int d_ntpport(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_u64(&((struct ke_config *)c)->ntpport, l, 0, 1, 65535);
-}
 static int d_aead(void *c, const struct cfg_line *l)
 {
 	struct ke_config *cfg = c;
@@ -98,70 +63,51 @@ static int d_aead(void *c, const struct cfg_line *l)
 		if (!cfg_arg_u64(&id, l, i, 1, 65535)) {
 			return 0;
 		}
-		if (id != AEAD_AES_SIV_CMAC_256 && id != AEAD_AES_128_GCM_SIV &&
-		    id != AEAD_AES_SIV_CMAC_512) {
-			return cfg_error(l, "'aead': %u is not supported (15, 17 and 30 are)",
-			                 (unsigned)id);
+		if (!aead_supported((uint16_t)id)) {
+			char ids[64] = "";
+			size_t n = 0;
+			for (unsigned a = 1; a <= 65535 && n < sizeof(ids); a++) {
+				if (aead_supported((uint16_t)a)) {
+					n += (size_t)snprintf(ids + n, sizeof(ids) - n, "%s%u",
+					                      n > 0 ? ", " : "", a);
+				}
+			}
+			return cfg_error(l, "'aead': %u is not supported (%s are)", (unsigned)id,
+			                 ids);
 		}
 		cfg->aeads[cfg->num_aeads++] = (uint16_t)id;
 	}
 	return 1;
 }
-static int d_deadline(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_duration_ms(&((struct ke_config *)c)->deadline_ms, l, 0, 100, 60000);
-}
-static int d_maxconn(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_u64(&((struct ke_config *)c)->max_connections, l, 0, 1, 1000000);
-}
-static int d_maxsource(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_u64(&((struct ke_config *)c)->max_per_source, l, 0, 1, 60000);
-}
-static int d_maxrequest(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_size(&((struct ke_config *)c)->max_request, l, 0, 64, 65536);
-}
-static int d_workers(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_u64(&((struct ke_config *)c)->workers, l, 0, 0, KE_MAX_WORKERS);
-}
-static int d_metrics(void *c, const struct cfg_line *l)
-{
-	struct ke_config *cfg = c;
-	if (strcmp(l->argv[0], "off") == 0) {
-		cfg->metrics_on = 0;
-		return 1;
-	}
-	cfg->metrics_on = 1;
-	return cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, l, 0, 9125);
-}
-static int d_loglevel(void *c, const struct cfg_line *l)
-{
-	if (!log_level_from_string(&((struct ke_config *)c)->loglevel, l->argv[0])) {
-		return cfg_error(l, "log level: error, warning, info or debug");
-	}
-	return 1;
-}
-static int d_syslog(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct ke_config *)c)->use_syslog, l, 0);
-}
 
+/* The directives. Reloadable (SIGHUP): only what the control loop alone
+ * reads. Everything the worker threads read per connection (bounds, AEADs,
+ * Server/Port records) and everything bound or set up at start needs a
+ * restart. */
+#define S struct ke_config
+/* clang-format off */
 static const struct cfg_directive directives[] = {
-    {"listen", 1, 1, d_listen, 1},          {"cert", 1, 2, d_cert, 1},
-    {"signer", 1, 1, d_signer, 0},          {"signerdeadline", 1, 1, d_signerdeadline, 0},
-    {"seccomp", 1, 1, d_seccomp, 0},        {"keyfile", 1, 1, d_keyfile, 0},
-    {"deployment", 1, 1, d_deployment, 0},  {"boxkey", 1, 1, d_boxkey, 0},
-    {"ntpserver", 1, 1, d_ntpserver, 0},    {"ntpserver4", 1, 1, d_ntpserver4, 0},
-    {"ntpserver6", 1, 1, d_ntpserver6, 0},  {"ntpport", 1, 1, d_ntpport, 0},
-    {"aead", 1, KE_MAX_AEADS, d_aead, 0},   {"deadline", 1, 1, d_deadline, 0},
-    {"maxconnections", 1, 1, d_maxconn, 0}, {"maxpersource", 1, 1, d_maxsource, 0},
-    {"maxrequest", 1, 1, d_maxrequest, 0},  {"workers", 1, 1, d_workers, 0},
-    {"metrics", 1, 1, d_metrics, 0},        {"loglevel", 1, 1, d_loglevel, 0},
-    {"syslog", 1, 1, d_syslog, 0},          {"user", 1, 1, d_user, 0},
+    CFG_FUNC_ROW("listen", S, listen, num_listen, 1, 1, 1, d_listen, NULL, 0),
+    CFG_FUNC_ROW("cert", S, cert, num_certs, 1, 2, 1, d_cert, NULL, 1),
+    CFG_ABSPATH_ROW("signer", S, signer, NULL, 0),
+    CFG_DURATION_ROW("signerdeadline", S, signer_deadline_ms, 10, 60000, "500ms", 0),
+    CFG_STRING_ROW("keyfile", S, keyfile, NULL, 0),
+    CFG_STRING_ROW("deployment", S, deployment, NULL, 0),
+    CFG_STRING_ROW("boxkey", S, boxkey, NULL, 0),
+    CFG_STRING_ROW("ntpserver", S, ntpserver, NULL, 0),
+    CFG_STRING_ROW("ntpserver4", S, ntpserver4, NULL, 0),
+    CFG_STRING_ROW("ntpserver6", S, ntpserver6, NULL, 0),
+    CFG_UINT_ROW("ntpport", S, ntpport, 1, 65535, NULL, 0),
+    CFG_FUNC_ROW("aead", S, aeads, num_aeads, 1, KE_MAX_AEADS, 0, d_aead, "30 15", 0),
+    CFG_DURATION_ROW("deadline", S, deadline_ms, 100, 60000, "2s", 0),
+    CFG_UINT_ROW("maxconnections", S, max_connections, 1, 1000000, "10000", 0),
+    CFG_UINT_ROW("maxpersource", S, max_per_source, 1, 60000, "32", 0),
+    CFG_SIZE_ROW("maxrequest", S, max_request, 64, 65536, "1024", 0),
+    CFG_UINT_ROW("workers", S, workers, 0, KE_MAX_WORKERS, NULL, 0),
+    DAEMON_DIRECTIVES(S),
 };
+/* clang-format on */
+#undef S
 
 static void set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *s, uint16_t port)
 {
@@ -172,25 +118,9 @@ static void set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *s,
 	}
 }
 
-static void config_defaults(struct ke_config *cfg)
+static int config_check(void *c, const char *path)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->aeads[0] = AEAD_AES_128_GCM_SIV;
-	cfg->aeads[1] = AEAD_AES_SIV_CMAC_256;
-	cfg->num_aeads = 2;
-	cfg->deadline_ms = 2000;
-	cfg->max_connections = 10000;
-	cfg->max_per_source = 32;
-	cfg->max_request = 1024;
-	cfg->metrics_on = 1;
-	set_addr(&cfg->metrics, &cfg->metrics_len, "127.0.0.1", 9125);
-	cfg->loglevel = LOG_LVL_INFO;
-	cfg->signer_deadline_ms = 500;
-	cfg->seccomp = 1;
-}
-
-static int config_check(struct ke_config *cfg, const char *path)
-{
+	struct ke_config *cfg = c;
 	if (cfg->num_certs == 0) {
 		fprintf(stderr, "%s: at least one 'cert CERTFILE [KEYFILE]' is required\n", path);
 		return 0;
@@ -227,54 +157,8 @@ static int config_check(struct ke_config *cfg, const char *path)
 	return 1;
 }
 
-/* config_load parses |path| into |cfg| (defaults first); errors go to
- * stderr as FILE:LINE. */
-static int config_load(struct ke_config *cfg, const char *path)
-{
-	config_defaults(cfg);
-	return cfg_parse_file(path, directives, NTS_ARRAY_SIZE(directives), cfg) &&
-	       config_check(cfg, path);
-}
-
-/* What SIGHUP may change at run time: only what the control loop alone
- * reads. Everything the worker threads read per connection (bounds, AEADs,
- * Server/Port records) and everything bound or set up at start needs a
- * restart. */
-#define F(name, field, reloadable) CFG_FIELD(struct ke_config, name, field, reloadable)
-/* clang-format off */
-static const struct cfg_field reload_fields[] = {
-    F("listen", listen, 0),
-    F("listen", listen_len, 0),
-    F("listen", num_listen, 0),
-    F("cert", cert, 1),
-    F("cert", key, 1),
-    F("cert", num_certs, 1),
-    F("keyfile", keyfile, 0),
-    F("deployment", deployment, 0),
-    F("boxkey", boxkey, 0),
-    F("ntpserver", ntpserver, 0),
-    F("ntpserver4", ntpserver4, 0),
-    F("ntpserver6", ntpserver6, 0),
-    F("ntpport", ntpport, 0),
-    F("aead", aeads, 0),
-    F("aead", num_aeads, 0),
-    F("deadline", deadline_ms, 0),
-    F("maxconnections", max_connections, 0),
-    F("maxpersource", max_per_source, 0),
-    F("maxrequest", max_request, 0),
-    F("workers", workers, 0),
-    F("metrics", metrics_on, 0),
-    F("metrics", metrics, 0),
-    F("metrics", metrics_len, 0),
-    F("loglevel", loglevel, 1),
-    F("syslog", use_syslog, 0),
-    F("user", user, 0),
-    F("signer", signer, 0),
-    F("signerdeadline", signer_deadline_ms, 0),
-    F("seccomp", seccomp, 0),
-};
-/* clang-format on */
-#undef F
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-ke-server", "/etc/nts/nts-ke-server.conf", struct ke_config, 9125, config_check);
 
 /* ---- the running daemon ---- */
 
@@ -283,20 +167,14 @@ static struct {
 	struct ke_worker workers[KE_MAX_WORKERS];
 	int num_workers;
 	struct keywatch kw;
-	struct metrics_server *metrics;
-	uv_signal_t sighup, sigterm, sigint;
+	struct daemon dm;
 	uv_fs_event_t certwatch[KE_MAX_CERTS * 2];
 	int num_certwatch;
 	uv_timer_t cert_debounce, gc_timer;
 	uint64_t cert_reloads_ok, cert_reloads_failed;
-	const char *conf_path;
-	int debug;
 	/* the certificate paths of the set in use (for metric labels) */
 	char tls_cert[KE_MAX_CERTS][sizeof(((struct ke_config *)0)->cert[0])];
 	int tls_num;
-	uint64_t config_reloads_ok, config_reloads_failed;
-	int config_restart_needed; /* directives changed that need a restart */
-	int last_health;           /* -1: not known yet */
 	/* keyless: does nts-signer hold the key of every certificate in use? */
 	enum ke_signer_check keycheck;
 	char keycheck_msg[1024];
@@ -347,7 +225,6 @@ static int health(void *arg, struct metrics_buf *b);
 
 static void on_gc(uv_timer_t *t)
 {
-	struct metrics_buf hb = {0};
 	(void)t;
 	if (d.keycheck == KE_SIGNER_UNVERIFIED) {
 		/* the signer was unreachable at start: check once it is there */
@@ -359,18 +236,7 @@ static void on_gc(uv_timer_t *t)
 			log_info("nts-signer holds the key of every certificate");
 		}
 	}
-	/* log health changes (a few per day at most, never per request) */
-	int ok = health(NULL, &hb);
-	if (ok != d.last_health && !hb.failed && hb.data != NULL) {
-		hb.data[strcspn(hb.data, "\n")] = '\0';
-		if (ok) {
-			log_info("health: %s", hb.data);
-		} else {
-			log_warn("health: %s", hb.data);
-		}
-		d.last_health = ok;
-	}
-	free(hb.data);
+	(void)daemon_log_health(&d.dm, health, NULL);
 }
 
 static void on_cert_debounce(uv_timer_t *t)
@@ -405,53 +271,25 @@ static void on_certwatch(uv_fs_event_t *h, const char *filename, int events, int
 	}
 }
 
-/* reload_config re-reads the configuration file: a file with errors is
- * refused whole (errors on stderr as FILE:LINE); otherwise reloadable
- * directives take effect and the others are logged as needing a restart. */
-static void reload_config(void)
+static void on_hup(void)
 {
-	struct ke_config *fresh = malloc(sizeof(*fresh));
-	if (fresh == NULL || !config_load(fresh, d.conf_path)) {
-		d.config_reloads_failed++;
-		log_err("%s: not reloaded (errors above); the running configuration stays",
-		        d.conf_path);
-		free(fresh);
-		return;
-	}
-	int restart = cfg_reload_diff(d.conf_path, &d.srv.cfg, fresh, sizeof(*fresh), reload_fields,
-	                              NTS_ARRAY_SIZE(reload_fields));
-	d.config_restart_needed = restart > 0;
-	d.config_reloads_ok++;
-	if (!d.debug) {
-		log_set_level(d.srv.cfg.loglevel);
-	}
-	free(fresh);
+	log_info("SIGHUP: reloading configuration, certificates and keys");
+	(void)daemon_reload_config(&d.dm);
+	reload_certs();
+	keywatch_reload(&d.kw);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_stop(int signum)
 {
-	if (signum == SIGHUP) {
-		log_info("SIGHUP: reloading configuration, certificates and keys");
-		reload_config();
-		reload_certs();
-		keywatch_reload(&d.kw);
-		return;
-	}
 	log_info("signal %d: stopping; draining %llu open connections (at most %llu ms)", signum,
 	         (unsigned long long)atomic_load(&d.srv.open_connections),
 	         (unsigned long long)d.srv.cfg.deadline_ms);
 	atomic_store(&d.srv.stop, 1);
-	uv_stop(s->loop);
 }
 
 static uint64_t sum(size_t off)
 {
-	uint64_t total = 0;
-	for (int i = 0; i < d.num_workers; i++) {
-		const char *base = (const char *)&d.workers[i].stats;
-		total += metrics_get((const metrics_counter *)(const void *)(base + off));
-	}
-	return total;
+	return daemon_sum(&d.workers[0].stats, sizeof(d.workers[0]), d.num_workers, off);
 }
 #define SUM(field) sum(offsetof(struct ke_stats, field))
 
@@ -496,6 +334,8 @@ static int health(void *arg, struct metrics_buf *b)
 	metrics_buf_printf(b, "ok\n");
 	return 1;
 }
+
+static void render_state(struct metrics_buf *b);
 
 static void render(void *arg, struct metrics_buf *b)
 {
@@ -558,6 +398,12 @@ static void render(void *arg, struct metrics_buf *b)
 	               "Accept to NTS-KE response written (including error responses).");
 	metrics_hist_render(b, "nts_ke_handshake_seconds", NULL, ke_latency_bounds(), hs,
 	                    (size_t)d.num_workers);
+	render_state(b);
+}
+
+/* render_state: certificates, keys, configuration and health. */
+static void render_state(struct metrics_buf *b)
+{
 	struct ke_tls *t = d.srv.tls; /* only this thread changes it */
 	metrics_family(b, "nts_ke_certificate_expiry_seconds", "gauge",
 	               "Unix time at which the first certificate expires.");
@@ -595,19 +441,10 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"ok\"", d.srv.keys.reloads_ok);
 	metrics_sample(b, "nts_ke_key_reloads_total", "result=\"failed\"",
 	               d.srv.keys.reloads_failed);
-	metrics_family(b, "nts_ke_config_reloads_total", "counter",
-	               "Configuration reloads (SIGHUP) by result.");
-	metrics_sample(b, "nts_ke_config_reloads_total", "result=\"ok\"", d.config_reloads_ok);
-	metrics_sample(b, "nts_ke_config_reloads_total", "result=\"failed\"",
-	               d.config_reloads_failed);
-	metrics_family(b, "nts_ke_config_restart_needed", "gauge",
-	               "1 if the file has changes that only a restart applies.");
-	metrics_sample(b, "nts_ke_config_restart_needed", NULL, (uint64_t)d.config_restart_needed);
 	struct metrics_buf hb = {0};
 	int healthy = health(NULL, &hb);
 	free(hb.data);
-	metrics_family(b, "nts_ke_healthy", "gauge", "1 if /health answers 200.");
-	metrics_sample(b, "nts_ke_healthy", NULL, (uint64_t)healthy);
+	daemon_render_config(&d.dm, b, "nts_ke", healthy, "1 if /health answers 200.");
 }
 
 static void watch_dir_of(uv_loop_t *loop, const char *file)
@@ -627,66 +464,38 @@ static void watch_dir_of(uv_loop_t *loop, const char *file)
 	d.num_certwatch++;
 }
 
-int main(int argc, char **argv)
+/* check_config is --check: the certificates load (and nts-signer holds
+ * their keys) and the key file opens. */
+static int check_config(const struct ke_config *cfg, const char *conf)
 {
-	const char *conf = "/etc/nts/nts-ke-server.conf", *err;
+	const char *err;
 	char errbuf[1024];
-	int check, debug;
-	struct ke_config *cfg = &d.srv.cfg;
-
-	d.last_health = -1;
-	pthread_mutex_init(&d.srv.tls_lock, NULL);
-	daemon_parse_args(argc, argv, "nts-ke-server", &conf, &debug, &check);
-	d.conf_path = conf;
-	d.debug = debug;
-	if (!config_load(cfg, conf)) {
-		return 1;
-	}
-	if (check) {
-		struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
-		if (t == NULL) {
-			fprintf(stderr, "%s: certificates: %s\n", conf, err);
-			return 1;
-		}
-		if (cfg->signer[0] != '\0' &&
-		    ke_tls_signer_check(t, cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
-			fprintf(stderr, "%s: certificates: %s\n", conf, errbuf);
-			ke_tls_unref(t);
-			return 1;
-		}
-		ke_tls_unref(t);
-		err = "libsodium initialisation failed";
-		if (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
-		                                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL,
-		                                    KEYFILE_ROLE_KE, &err)) {
-			fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
-			return 1;
-		}
-		printf("%s: OK\n", conf);
-		return 0;
-	}
-	log_init("nts-ke-server", cfg->use_syslog, debug ? LOG_LVL_DEBUG : cfg->loglevel);
-	if (!smem_init()) {
-		log_fatal("libsodium initialisation failed");
-	}
-	if (!smem_harden_process()) {
-		log_warn("cannot disable core dumps");
-	}
-	signal(SIGPIPE, SIG_IGN);
-	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
-	uv_loop_t *loop = uv_default_loop();
-
 	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
 	if (t == NULL) {
-		log_fatal("certificates: %s", err);
-	}
-	ke_tls_swap(&d.srv, t);
-	remember_cert_paths();
-	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
-	if (!keywatch_start(&d.kw, loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
-	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL)) {
+		fprintf(stderr, "%s: certificates: %s\n", conf, err);
 		return 1;
 	}
+	if (cfg->signer[0] != '\0' &&
+	    ke_tls_signer_check(t, cfg, errbuf, sizeof(errbuf)) != KE_SIGNER_OK) {
+		fprintf(stderr, "%s: certificates: %s\n", conf, errbuf);
+		ke_tls_unref(t);
+		return 1;
+	}
+	ke_tls_unref(t);
+	err = "libsodium initialisation failed";
+	if (!smem_init() ||
+	    !keywatch_check(cfg->keyfile, cfg->deployment,
+	                    cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL, KEYFILE_ROLE_KE, &err)) {
+		fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
+		return 1;
+	}
+	printf("%s: OK\n", conf);
+	return 0;
+}
+
+/* open_listeners binds every listen address once per worker. */
+static void open_listeners(const struct ke_config *cfg)
+{
 	d.num_workers = (int)cfg->workers;
 	unsigned defer = (unsigned)((cfg->deadline_ms + 999) / 1000);
 	for (int i = 0; i < d.num_workers; i++) {
@@ -706,51 +515,108 @@ int main(int argc, char **argv)
 			w->fds[w->num_listeners++] = fd;
 		}
 	}
-	if (cfg->metrics_on) {
-		d.metrics = metrics_server_start(loop, (struct sockaddr *)&cfg->metrics, render,
-		                                 health, NULL);
-		if (d.metrics == NULL) {
-			log_fatal("cannot start the metrics endpoint");
-		}
+}
+
+/* check_signer_keys: as the user that connects to the signer from now on
+ * (its 'allowuser'), refuse to start on a key the signer lacks; if the
+ * signer is not there yet, check again until it is. */
+static void check_signer_keys(const struct ke_config *cfg)
+{
+	if (cfg->signer[0] == '\0') {
+		return;
 	}
-	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
-		return 1;
+	d.keycheck = ke_tls_signer_check(d.srv.tls, cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
+	if (d.keycheck == KE_SIGNER_KEY_MISSING) {
+		log_fatal("certificates: %s", d.keycheck_msg);
 	}
-	if (cfg->signer[0] != '\0') {
-		/* as the user that connects to the signer from now on (its
-		 * 'allowuser'): refuse to start on a key the signer lacks; if
-		 * the signer is not there yet, check again until it is */
-		d.keycheck = ke_tls_signer_check(t, cfg, d.keycheck_msg, sizeof(d.keycheck_msg));
-		if (d.keycheck == KE_SIGNER_KEY_MISSING) {
-			log_fatal("certificates: %s", d.keycheck_msg);
-		}
-		if (d.keycheck == KE_SIGNER_UNVERIFIED) {
-			log_warn("certificates: %s; checking again every 5 s", d.keycheck_msg);
-		}
+	if (d.keycheck == KE_SIGNER_UNVERIFIED) {
+		log_warn("certificates: %s; checking again every 5 s", d.keycheck_msg);
 	}
+}
+
+/* start_workers starts the worker threads, watches the certificate files
+ * and starts the timers of the control loop. */
+static void start_workers(const struct ke_config *cfg)
+{
 	for (int i = 0; i < d.num_workers; i++) {
 		if (!ke_worker_start(&d.workers[i])) {
 			log_fatal("cannot start worker %d", i);
 		}
 	}
 	for (int i = 0; i < cfg->num_certs; i++) {
-		watch_dir_of(loop, cfg->cert[i]);
+		watch_dir_of(d.dm.loop, cfg->cert[i]);
 		if (cfg->key[i][0] != '\0' && strcmp(cfg->key[i], cfg->cert[i]) != 0) {
-			watch_dir_of(loop, cfg->key[i]);
+			watch_dir_of(d.dm.loop, cfg->key[i]);
 		}
 	}
-	uv_timer_init(loop, &d.cert_debounce);
-	uv_timer_init(loop, &d.gc_timer);
+	uv_timer_init(d.dm.loop, &d.cert_debounce);
+	uv_timer_init(d.dm.loop, &d.gc_timer);
 	uv_timer_start(&d.gc_timer, on_gc, 5000, 5000);
-	uv_signal_init(loop, &d.sighup);
-	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	uv_signal_init(loop, &d.sigterm);
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_init(loop, &d.sigint);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	if (cfg->seccomp && !sandbox_apply(SANDBOX_KE, debug)) {
-		log_fatal("cannot install the seccomp filter");
+}
+
+/* stop_workers drains: wake every worker first so that all stop accepting
+ * at once, then wait for each to finish its connections (at most the
+ * deadline). */
+static void stop_workers(void)
+{
+	atomic_store(&d.srv.stop, 1);
+	for (int i = 0; i < d.num_workers; i++) {
+		if (d.workers[i].started) {
+			uv_async_send(&d.workers[i].wakeup);
+		}
 	}
+	for (int i = 0; i < d.num_workers; i++) {
+		if (d.workers[i].started) {
+			uv_thread_join(&d.workers[i].thread);
+			d.workers[i].started = 0;
+		}
+	}
+}
+
+/* load_certs_and_keys loads the certificates (fatal on failure) and loads
+ * and watches the key file. */
+static int load_certs_and_keys(const struct ke_config *cfg)
+{
+	const char *err;
+	char errbuf[1024];
+	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
+	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
+	if (t == NULL) {
+		log_fatal("certificates: %s", err);
+	}
+	ke_tls_swap(&d.srv, t);
+	remember_cert_paths();
+	keyring_holder_init(&d.srv.keys, KEYFILE_ROLE_KE);
+	return keywatch_start(&d.kw, d.dm.loop, &d.srv.keys, cfg->keyfile, cfg->deployment,
+	                      cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct ke_config *cfg = &d.srv.cfg;
+
+	pthread_mutex_init(&d.srv.tls_lock, NULL);
+	if (!daemon_init(&d.dm, &schema, cfg, argc, argv)) {
+		return 1;
+	}
+	if (d.dm.check) {
+		return check_config(cfg, d.dm.conf_path);
+	}
+	daemon_start(&d.dm);
+	if (!load_certs_and_keys(cfg)) {
+		return 1;
+	}
+	open_listeners(cfg);
+	daemon_serve_metrics(&d.dm, render, health);
+	if (!daemon_drop(&d.dm)) {
+		return 1;
+	}
+	check_signer_keys(cfg);
+	start_workers(cfg);
+	d.dm.on_hup = on_hup;
+	d.dm.on_stop = on_stop;
+	daemon_signals(&d.dm);
+	daemon_sandbox(&d.dm, SANDBOX_KE);
 	if (cfg->signer[0] != '\0') {
 		log_info("keyless: signatures by nts-signer at %s", cfg->signer);
 	} else {
@@ -764,25 +630,12 @@ int main(int argc, char **argv)
 	}
 	notify_ready(); /* sockets bound, workers running */
 
-	uv_run(loop, UV_RUN_DEFAULT);
+	uv_run(d.dm.loop, UV_RUN_DEFAULT);
 
-	/* drain: wake every worker first so that all stop accepting at once,
-	 * then wait for each to finish its connections (at most the deadline) */
-	atomic_store(&d.srv.stop, 1);
-	for (int i = 0; i < d.num_workers; i++) {
-		if (d.workers[i].started) {
-			uv_async_send(&d.workers[i].wakeup);
-		}
-	}
-	for (int i = 0; i < d.num_workers; i++) {
-		if (d.workers[i].started) {
-			uv_thread_join(&d.workers[i].thread);
-			d.workers[i].started = 0;
-		}
-	}
-	metrics_server_stop(d.metrics);
+	stop_workers();
+	metrics_server_stop(d.dm.metrics);
 	keywatch_stop(&d.kw);
-	(void)daemon_close_loop(loop);
+	(void)daemon_close_loop(d.dm.loop);
 	ke_tls_swap(&d.srv, NULL);
 	keyring_holder_cleanup(&d.srv.keys);
 	log_info("stopped");

@@ -35,6 +35,7 @@
 const uint64_t *resp_hist_bounds(void);
 
 struct resp_config {
+	struct daemon_config base; /* first: loglevel, syslog, user, seccomp, metrics */
 	struct sockaddr_storage listen[MAX_LISTEN];
 	socklen_t listen_len[MAX_LISTEN];
 	int num_listen;
@@ -44,15 +45,8 @@ struct resp_config {
 	char deployment[1024];
 	char boxkey[1024];
 	struct sync_config sync;
-	int metrics_on;
-	struct sockaddr_storage metrics;
-	socklen_t metrics_len;
 	char healthfile[1024];
-	enum log_level loglevel;
-	int use_syslog;
-	char user[64];
 	int pin_workers;
-	int seccomp;
 	uint64_t socketbuffer;
 };
 
@@ -64,33 +58,6 @@ static int d_listen(void *c, const struct cfg_line *l)
 	}
 	int i = cfg->num_listen++;
 	return cfg_arg_sockaddr(&cfg->listen[i], &cfg->listen_len[i], l, 0, 123);
-}
-static int d_workers(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_u64(&((struct resp_config *)c)->workers, l, 0, 0, MAX_WORKERS);
-}
-static int d_plain(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct resp_config *)c)->serve_plain, l, 0);
-}
-static int d_pin(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct resp_config *)c)->pin_workers, l, 0);
-}
-static int d_keyfile(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	return cfg_arg_string(cfg->keyfile, sizeof(cfg->keyfile), l, 0);
-}
-static int d_deployment(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	return cfg_arg_string(cfg->deployment, sizeof(cfg->deployment), l, 0);
-}
-static int d_boxkey(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	return cfg_arg_string(cfg->boxkey, sizeof(cfg->boxkey), l, 0);
 }
 static int d_syncsource(void *c, const struct cfg_line *l)
 {
@@ -125,89 +92,28 @@ static int d_syncsource(void *c, const struct cfg_line *l)
 	cfg->sync.static_refid = NTP_REFID(b[0], b[1], b[2], b[3]);
 	return 1;
 }
-static int d_metrics(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	if (strcmp(l->argv[0], "off") == 0) {
-		cfg->metrics_on = 0;
-		return 1;
-	}
-	cfg->metrics_on = 1;
-	return cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, l, 0, 9124);
-}
-static int d_healthfile(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	return cfg_arg_string(cfg->healthfile, sizeof(cfg->healthfile), l, 0);
-}
-static int d_loglevel(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	if (!log_level_from_string(&cfg->loglevel, l->argv[0])) {
-		return cfg_error(l, "log level: error, warning, info or debug");
-	}
-	return 1;
-}
-static int d_syslog(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct resp_config *)c)->use_syslog, l, 0);
-}
-static int d_user(void *c, const struct cfg_line *l)
-{
-	struct resp_config *cfg = c;
-	return cfg_arg_string(cfg->user, sizeof(cfg->user), l, 0);
-}
-
-static int d_socketbuffer(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_size(&((struct resp_config *)c)->socketbuffer, l, 0, 0, 1024 * 1024 * 1024);
-}
-
-static int d_seccomp(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct resp_config *)c)->seccomp, l, 0);
-}
-
+/* The directives; reloadable (SIGHUP): see docs/config-responder.md. */
+#define S struct resp_config
+/* clang-format off */
 static const struct cfg_directive directives[] = {
-    {"listen", 1, 1, d_listen, 1},
-    {"workers", 1, 1, d_workers, 0},
-    {"plain", 1, 1, d_plain, 0},
-    {"pinworkers", 1, 1, d_pin, 0},
-    {"keyfile", 1, 1, d_keyfile, 0},
-    {"deployment", 1, 1, d_deployment, 0},
-    {"boxkey", 1, 1, d_boxkey, 0},
-    {"syncsource", 1, 3, d_syncsource, 0},
-    {"metrics", 1, 1, d_metrics, 0},
-    {"healthfile", 1, 1, d_healthfile, 0},
-    {"loglevel", 1, 1, d_loglevel, 0},
-    {"syslog", 1, 1, d_syslog, 0},
-    {"user", 1, 1, d_user, 0},
-    {"seccomp", 1, 1, d_seccomp, 0},
-    {"socketbuffer", 1, 1, d_socketbuffer, 0},
+    CFG_FUNC_ROW("listen", S, listen, num_listen, 1, 1, 1, d_listen, NULL, 0),
+    CFG_UINT_ROW("workers", S, workers, 0, MAX_WORKERS, NULL, 0),
+    CFG_BOOL_ROW("plain", S, serve_plain, "yes", 1),
+    CFG_BOOL_ROW("pinworkers", S, pin_workers, "no", 0),
+    CFG_STRING_ROW("keyfile", S, keyfile, NULL, 0),
+    CFG_STRING_ROW("deployment", S, deployment, NULL, 0),
+    CFG_STRING_ROW("boxkey", S, boxkey, NULL, 0),
+    CFG_FUNC_ROW("syncsource", S, sync, sync, 1, 3, 0, d_syncsource, "ntp 127.0.0.1:123", 0),
+    CFG_STRING_ROW("healthfile", S, healthfile, NULL, 1),
+    CFG_SIZE_ROW("socketbuffer", S, socketbuffer, 0, 1024 * 1024 * 1024, "1M", 0),
+    DAEMON_DIRECTIVES(S),
 };
+/* clang-format on */
+#undef S
 
-static void config_defaults(struct resp_config *cfg)
+static int config_check(void *c, const char *path)
 {
-	struct cfg_line l = {.file = "(default)", .name = "metrics", .argc = 1};
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->serve_plain = 1;
-	cfg->seccomp = 1;
-	cfg->socketbuffer = 1024 * 1024;
-	cfg->loglevel = LOG_LVL_INFO;
-	cfg->sync.mode = SYNC_NTP;
-	l.argv[0] = "127.0.0.1:123";
-	if (!cfg_arg_sockaddr(&cfg->sync.daemon, &cfg->sync.daemon_len, &l, 0, 123)) {
-		abort(); /* built-in default */
-	}
-	cfg->metrics_on = 1;
-	l.argv[0] = "127.0.0.1:9124";
-	if (!cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, &l, 0, 9124)) {
-		abort(); /* built-in default */
-	}
-}
-
-static int config_check(struct resp_config *cfg, const char *path)
-{
+	struct resp_config *cfg = c;
 	if (cfg->num_listen == 0) {
 		struct cfg_line l = {.file = "(default)", .name = "listen", .argc = 1};
 		l.argv[0] = "0.0.0.0:123";
@@ -234,39 +140,8 @@ static int config_check(struct resp_config *cfg, const char *path)
 	return 1;
 }
 
-static int config_load(struct resp_config *cfg, const char *path)
-{
-	config_defaults(cfg);
-	return cfg_parse_file(path, directives, NTS_ARRAY_SIZE(directives), cfg) &&
-	       config_check(cfg, path);
-}
-
-/* What SIGHUP may change at run time (see docs/config-responder.md). */
-#define F(name, field, reloadable) CFG_FIELD(struct resp_config, name, field, reloadable)
-/* clang-format off */
-static const struct cfg_field reload_fields[] = {
-    F("listen", listen, 0),
-    F("listen", listen_len, 0),
-    F("listen", num_listen, 0),
-    F("workers", workers, 0),
-    F("plain", serve_plain, 1),
-    F("keyfile", keyfile, 0),
-    F("deployment", deployment, 0),
-    F("boxkey", boxkey, 0),
-    F("syncsource", sync, 0),
-    F("metrics", metrics_on, 0),
-    F("metrics", metrics, 0),
-    F("metrics", metrics_len, 0),
-    F("healthfile", healthfile, 1),
-    F("loglevel", loglevel, 1),
-    F("syslog", use_syslog, 0),
-    F("user", user, 0),
-    F("pinworkers", pin_workers, 0),
-    F("seccomp", seccomp, 0),
-    F("socketbuffer", socketbuffer, 0),
-};
-/* clang-format on */
-#undef F
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-responder", "/etc/nts/nts-responder.conf", struct resp_config, 9124, config_check);
 
 /* sync_polls_self: would the sync poll reach one of our own sockets (same
  * port, and the same address or a wildcard of the same family)? */
@@ -299,6 +174,21 @@ static int sync_polls_self(const struct resp_config *cfg)
 	return 0;
 }
 
+/* self_poll_warning: if the sync poll would reach one of our own sockets,
+ * says so in |buf| and returns 1. */
+static int self_poll_warning(char *buf, size_t buf_len, const struct resp_config *cfg)
+{
+	char a[64];
+	if (cfg->sync.mode != SYNC_NTP || !sync_polls_self(cfg)) {
+		return 0;
+	}
+	snprintf(buf, buf_len,
+	         "syncsource ntp %s: that is this responder's own listen address; the local "
+	         "time daemon must answer on another port (see docs/config-responder.md)",
+	         cfg_sockaddr_str(a, sizeof(a), (const struct sockaddr *)&cfg->sync.daemon));
+	return 1;
+}
+
 /* ---- the running daemon ---- */
 
 static struct {
@@ -310,15 +200,9 @@ static struct {
 	struct worker workers[MAX_WORKERS];
 	int num_workers;
 	_Atomic int stop;
-	struct metrics_server *metrics;
-	uv_signal_t sighup, sigterm, sigint;
+	struct daemon dm;
 	uv_timer_t health_timer;
 	int have_keys_config;
-	const char *conf_path;
-	int debug;
-	uint64_t config_reloads_ok, config_reloads_failed;
-	int config_restart_needed;
-	int last_health; /* -1: not known yet */
 } d;
 
 static int health(void *arg, struct metrics_buf *b)
@@ -355,14 +239,11 @@ static int health(void *arg, struct metrics_buf *b)
 /* sum adds one counter (at |off| in struct resp_stats) over all workers. */
 static uint64_t sum(size_t off)
 {
-	uint64_t total = 0;
-	for (int i = 0; i < d.num_workers; i++) {
-		const char *base = (const char *)&d.workers[i].stats;
-		total += metrics_get((const metrics_counter *)(const void *)(base + off));
-	}
-	return total;
+	return daemon_sum(&d.workers[0].stats, sizeof(d.workers[0]), d.num_workers, off);
 }
 #define SUM(field) sum(offsetof(struct resp_stats, field))
+
+static void render_state(struct metrics_buf *b);
 
 static void render(void *arg, struct metrics_buf *b)
 {
@@ -409,6 +290,12 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_hist_render(b, "nts_responder_processing_seconds", NULL, resp_hist_bounds(), hs,
 	                    (size_t)d.num_workers);
 
+	render_state(b);
+}
+
+/* render_state: the sync state served, keys, configuration and health. */
+static void render_state(struct metrics_buf *b)
+{
 	const struct sync_state *s = atomic_load(&d.ctx.sync);
 	metrics_family(b, "nts_responder_synchronised", "gauge", "1 if the clock is synchronised.");
 	metrics_sample(b, "nts_responder_synchronised", NULL, s != NULL && s->synchronised);
@@ -444,21 +331,11 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"ok\"", d.holder.reloads_ok);
 	metrics_sample(b, "nts_responder_key_reloads_total", "result=\"failed\"",
 	               d.holder.reloads_failed);
-	metrics_family(b, "nts_responder_config_reloads_total", "counter",
-	               "Configuration reloads (SIGHUP) by result.");
-	metrics_sample(b, "nts_responder_config_reloads_total", "result=\"ok\"",
-	               d.config_reloads_ok);
-	metrics_sample(b, "nts_responder_config_reloads_total", "result=\"failed\"",
-	               d.config_reloads_failed);
-	metrics_family(b, "nts_responder_config_restart_needed", "gauge",
-	               "1 if the file has changes that only a restart applies.");
-	metrics_sample(b, "nts_responder_config_restart_needed", NULL,
-	               (uint64_t)d.config_restart_needed);
 	struct metrics_buf hb = {0};
 	int healthy = health(NULL, &hb);
 	free(hb.data);
-	metrics_family(b, "nts_responder_healthy", "gauge", "1 if the responder should serve.");
-	metrics_sample(b, "nts_responder_healthy", NULL, (uint64_t)healthy);
+	daemon_render_config(&d.dm, b, "nts_responder", healthy,
+	                     "1 if the responder should serve.");
 }
 
 static void write_healthfile(uv_timer_t *t)
@@ -466,17 +343,8 @@ static void write_healthfile(uv_timer_t *t)
 	struct metrics_buf b = {0};
 	(void)t;
 	sync_update(&d.sync);
-	int ok = health(NULL, &b);
-	/* log health changes (clock lost or regained sync, keys expired) */
-	if (ok != d.last_health && !b.failed && b.data != NULL) {
-		size_t n = strcspn(b.data, "\n");
-		if (ok) {
-			log_info("health: %.*s", (int)n, b.data);
-		} else {
-			log_warn("health: %.*s", (int)n, b.data);
-		}
-		d.last_health = ok;
-	}
+	/* logs health changes (clock lost or regained sync, keys expired) */
+	(void)daemon_log_health(&d.dm, health, &b);
 	if (d.cfg.healthfile[0] == '\0') {
 		free(b.data);
 		return;
@@ -488,104 +356,80 @@ static void write_healthfile(uv_timer_t *t)
 	free(b.data);
 }
 
-static void reload_config(void)
+static void on_hup(void)
 {
-	struct resp_config *fresh = malloc(sizeof(*fresh));
-	if (fresh == NULL || !config_load(fresh, d.conf_path)) {
-		d.config_reloads_failed++;
-		log_err("%s: not reloaded (errors above); the running configuration stays",
-		        d.conf_path);
-		free(fresh);
-		return;
+	log_info("SIGHUP: reloading configuration and keys");
+	if (daemon_reload_config(&d.dm)) {
+		atomic_store(&d.ctx.serve_plain, d.cfg.serve_plain);
 	}
-	int restart = cfg_reload_diff(d.conf_path, &d.cfg, fresh, sizeof(*fresh), reload_fields,
-	                              NTS_ARRAY_SIZE(reload_fields));
-	d.config_restart_needed = restart > 0;
-	d.config_reloads_ok++;
-	atomic_store(&d.ctx.serve_plain, d.cfg.serve_plain);
-	if (!d.debug) {
-		log_set_level(d.cfg.loglevel);
+	if (d.have_keys_config) {
+		keywatch_reload(&d.kw);
 	}
-	free(fresh);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_stop(int signum)
 {
-	if (signum == SIGHUP) {
-		log_info("SIGHUP: reloading configuration and keys");
-		reload_config();
-		if (d.have_keys_config) {
-			keywatch_reload(&d.kw);
-		}
-		return;
-	}
 	log_info("signal %d: stopping (workers finish their batch)", signum);
 	atomic_store(&d.stop, 1);
-	uv_stop(s->loop);
 }
 
-int main(int argc, char **argv)
+/* check_config is --check: the key file opens; a syncsource that is one of
+ * our own listen addresses gets a warning. */
+static int check_config(const struct resp_config *cfg, const char *conf)
 {
-	const char *conf = "/etc/nts/nts-responder.conf";
-	int check, debug;
-
-	daemon_parse_args(argc, argv, "nts-responder", &conf, &debug, &check);
-	d.conf_path = conf;
-	d.debug = debug;
-	d.last_health = -1;
-	if (!config_load(&d.cfg, conf)) {
+	const char *err = "libsodium initialisation failed";
+	if (cfg->keyfile[0] != '\0' &&
+	    (!smem_init() || !keywatch_check(cfg->keyfile, cfg->deployment,
+	                                     cfg->boxkey[0] != '\0' ? cfg->boxkey : NULL,
+	                                     KEYFILE_ROLE_RESPONDER, &err))) {
+		fprintf(stderr, "%s: keys: %s: %s\n", conf, cfg->keyfile, err);
 		return 1;
 	}
-	if (check) {
-		const char *err = "libsodium initialisation failed";
-		if (d.cfg.keyfile[0] != '\0' &&
-		    (!smem_init() || !keywatch_check(d.cfg.keyfile, d.cfg.deployment,
-		                                     d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL,
-		                                     KEYFILE_ROLE_RESPONDER, &err))) {
-			fprintf(stderr, "%s: keys: %s: %s\n", conf, d.cfg.keyfile, err);
-			return 1;
-		}
-		printf("%s: OK\n", conf);
-		return 0;
+	char msg[256];
+	if (self_poll_warning(msg, sizeof(msg), cfg)) {
+		fprintf(stderr, "%s: warning: %s\n", conf, msg);
 	}
-	log_init("nts-responder", d.cfg.use_syslog, debug ? LOG_LVL_DEBUG : d.cfg.loglevel);
-	if (!smem_init()) {
-		log_fatal("libsodium initialisation failed");
-	}
-	if (!smem_harden_process()) {
-		log_warn("cannot disable core dumps");
-	}
-	signal(SIGPIPE, SIG_IGN);
-	uv_loop_t *loop = uv_default_loop();
+	printf("%s: OK\n", conf);
+	return 0;
+}
 
+/* start_keys sets up the shared context and loads (and watches) the key
+ * file if there is one. */
+static int start_keys(void)
+{
 	keyring_holder_init(&d.holder, KEYFILE_ROLE_RESPONDER);
 	d.ctx.keys = &d.holder;
 	d.ctx.serve_plain = d.cfg.serve_plain;
 	d.ctx.precision = resp_clock_precision();
 	d.have_keys_config = d.cfg.keyfile[0] != '\0';
-	if (d.have_keys_config &&
-	    !keywatch_start(&d.kw, loop, &d.holder, d.cfg.keyfile, d.cfg.deployment,
-	                    d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL)) {
-		return 1;
-	}
 	if (!d.have_keys_config) {
 		log_warn("no keyfile configured: NTS requests get NAKs");
+		return 1;
 	}
-	if (!sync_start(&d.sync, loop, &d.ctx, &d.cfg.sync)) {
+	return keywatch_start(&d.kw, d.dm.loop, &d.holder, d.cfg.keyfile, d.cfg.deployment,
+	                      d.cfg.boxkey[0] != '\0' ? d.cfg.boxkey : NULL);
+}
+
+/* start_sync starts the sync-state poll and warns about labs-only and
+ * self-polling set-ups. */
+static void start_sync(void)
+{
+	if (!sync_start(&d.sync, d.dm.loop, &d.ctx, &d.cfg.sync)) {
 		log_fatal("cannot start the sync-state poll");
 	}
-	if (d.cfg.sync.mode == SYNC_NTP && sync_polls_self(&d.cfg)) {
-		char a[64];
-		log_warn(
-		    "syncsource ntp %s: that is this responder's own listen address; the local "
-		    "time daemon must answer on another port (see docs/config-responder.md)",
-		    cfg_sockaddr_str(a, sizeof(a), (struct sockaddr *)&d.cfg.sync.daemon));
+	char msg[256];
+	if (self_poll_warning(msg, sizeof(msg), &d.cfg)) {
+		log_warn("%s", msg);
 	}
 	if (d.cfg.sync.mode == SYNC_STATIC) {
 		log_warn("syncsource static: serving fixed stratum %u (labs and tests only)",
 		         d.cfg.sync.static_stratum);
 	}
+}
 
+/* open_workers opens every listen socket once per worker. */
+static void open_workers(void)
+{
 	d.num_workers = (int)d.cfg.workers;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	for (int i = 0; i < d.num_workers; i++) {
@@ -607,14 +451,24 @@ int main(int argc, char **argv)
 			w->fds[w->num_fds++] = fd;
 		}
 	}
-	if (d.cfg.metrics_on) {
-		d.metrics = metrics_server_start(loop, (struct sockaddr *)&d.cfg.metrics, render,
-		                                 health, NULL);
-		if (d.metrics == NULL) {
-			log_fatal("cannot start the metrics endpoint");
-		}
+}
+
+int main(int argc, char **argv)
+{
+	if (!daemon_init(&d.dm, &schema, &d.cfg, argc, argv)) {
+		return 1;
 	}
-	if (d.cfg.user[0] != '\0' && !daemon_drop_privileges(d.cfg.user)) {
+	if (d.dm.check) {
+		return check_config(&d.cfg, d.dm.conf_path);
+	}
+	daemon_start(&d.dm);
+	if (!start_keys()) {
+		return 1;
+	}
+	start_sync();
+	open_workers();
+	daemon_serve_metrics(&d.dm, render, health);
+	if (!daemon_drop(&d.dm)) {
 		return 1;
 	}
 	for (int i = 0; i < d.num_workers; i++) {
@@ -622,17 +476,12 @@ int main(int argc, char **argv)
 			log_fatal("cannot start worker %d", i);
 		}
 	}
-	uv_signal_init(loop, &d.sighup);
-	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	uv_signal_init(loop, &d.sigterm);
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_init(loop, &d.sigint);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_timer_init(loop, &d.health_timer);
+	d.dm.on_hup = on_hup;
+	d.dm.on_stop = on_stop;
+	daemon_signals(&d.dm);
+	uv_timer_init(d.dm.loop, &d.health_timer);
 	uv_timer_start(&d.health_timer, write_healthfile, 0, 1000);
-	if (d.cfg.seccomp && !sandbox_apply(SANDBOX_RESPONDER, debug)) {
-		log_fatal("cannot install the seccomp filter");
-	}
+	daemon_sandbox(&d.dm, SANDBOX_RESPONDER);
 	for (int j = 0; j < d.cfg.num_listen; j++) {
 		char a[64];
 		log_info("serving on %s with %d workers%s",
@@ -641,16 +490,16 @@ int main(int argc, char **argv)
 	}
 	notify_ready(); /* sockets bound, workers running */
 
-	uv_run(loop, UV_RUN_DEFAULT);
+	uv_run(d.dm.loop, UV_RUN_DEFAULT);
 
 	atomic_store(&d.stop, 1);
 	for (int i = 0; i < d.num_workers; i++) {
 		worker_join(&d.workers[i]);
 	}
-	metrics_server_stop(d.metrics);
+	metrics_server_stop(d.dm.metrics);
 	sync_stop(&d.sync);
 	keywatch_stop(&d.kw);
-	if (!daemon_close_loop(loop)) {
+	if (!daemon_close_loop(d.dm.loop)) {
 		log_warn("handles left open at exit");
 	}
 	keyring_holder_cleanup(&d.holder);

@@ -40,30 +40,16 @@
 #define SIGNER_PORT 9126
 
 struct sg_config {
+	struct daemon_config base; /* first: loglevel, syslog, user, seccomp, metrics */
 	char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char keys[SG_MAX_KEYS][1024];
 	int num_keys;
 	char allow[MAX_ALLOW][64];
 	uid_t allow_uid[MAX_ALLOW];
 	int num_allow;
-	char user[64];
-	int metrics_on;
-	struct sockaddr_storage metrics;
-	socklen_t metrics_len;
 	uint64_t deadline_ms;
-	enum log_level loglevel;
-	int use_syslog;
-	int seccomp;
 };
 
-static int d_socket(void *c, const struct cfg_line *l)
-{
-	struct sg_config *cfg = c;
-	if (l->argv[0][0] != '/') {
-		return cfg_error(l, "'socket' needs an absolute path");
-	}
-	return cfg_arg_string(cfg->socket, sizeof(cfg->socket), l, 0);
-}
 static int d_key(void *c, const struct cfg_line *l)
 {
 	struct sg_config *cfg = c;
@@ -90,66 +76,9 @@ static int d_allowuser(void *c, const struct cfg_line *l)
 	cfg->num_allow++;
 	return 1;
 }
-static int d_user(void *c, const struct cfg_line *l)
+static int config_check(void *c, const char *path)
 {
 	struct sg_config *cfg = c;
-	return cfg_arg_string(cfg->user, sizeof(cfg->user), l, 0);
-}
-static int d_metrics(void *c, const struct cfg_line *l)
-{
-	struct sg_config *cfg = c;
-	if (strcmp(l->argv[0], "off") == 0) {
-		cfg->metrics_on = 0;
-		return 1;
-	}
-	cfg->metrics_on = 1;
-	return cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, l, 0, SIGNER_PORT);
-}
-static int d_deadline(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_duration_ms(&((struct sg_config *)c)->deadline_ms, l, 0, 10, 60000);
-}
-static int d_loglevel(void *c, const struct cfg_line *l)
-{
-	if (!log_level_from_string(&((struct sg_config *)c)->loglevel, l->argv[0])) {
-		return cfg_error(l, "log level: error, warning, info or debug");
-	}
-	return 1;
-}
-static int d_syslog(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct sg_config *)c)->use_syslog, l, 0);
-}
-static int d_seccomp(void *c, const struct cfg_line *l)
-{
-	return cfg_arg_bool(&((struct sg_config *)c)->seccomp, l, 0);
-}
-
-static const struct cfg_directive directives[] = {
-    {"socket", 1, 1, d_socket, 0},       {"key", 1, 1, d_key, 1},
-    {"allowuser", 1, 1, d_allowuser, 1}, {"user", 1, 1, d_user, 0},
-    {"metrics", 1, 1, d_metrics, 0},     {"deadline", 1, 1, d_deadline, 0},
-    {"loglevel", 1, 1, d_loglevel, 0},   {"syslog", 1, 1, d_syslog, 0},
-    {"seccomp", 1, 1, d_seccomp, 0},
-};
-
-static void config_defaults(struct sg_config *cfg)
-{
-	struct cfg_line l = {.file = "(default)", .name = "default", .argc = 1};
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->socket, sizeof(cfg->socket), "/run/nts-signer/signer.sock");
-	cfg->metrics_on = 1;
-	l.argv[0] = "127.0.0.1";
-	if (!cfg_arg_sockaddr(&cfg->metrics, &cfg->metrics_len, &l, 0, SIGNER_PORT)) {
-		abort(); /* built-in default */
-	}
-	cfg->deadline_ms = 1000;
-	cfg->loglevel = LOG_LVL_INFO;
-	cfg->seccomp = 1;
-}
-
-static int config_check(struct sg_config *cfg, const char *path)
-{
 	if (cfg->num_keys == 0) {
 		fprintf(stderr, "%s: at least one 'key FILE' is required\n", path);
 		return 0;
@@ -169,6 +98,22 @@ static int config_check(struct sg_config *cfg, const char *path)
 	}
 	return 1;
 }
+
+/* The directives. SIGHUP re-reads only 'key' (reload_keys). */
+#define S struct sg_config
+/* clang-format off */
+static const struct cfg_directive directives[] = {
+    CFG_ABSPATH_ROW("socket", S, socket, "/run/nts-signer/signer.sock", 0),
+    CFG_FUNC_ROW("key", S, keys, num_keys, 1, 1, 1, d_key, NULL, 1),
+    CFG_FUNC_ROW("allowuser", S, allow, num_allow, 1, 1, 1, d_allowuser, NULL, 0),
+    CFG_DURATION_ROW("deadline", S, deadline_ms, 10, 60000, "1s", 0),
+    DAEMON_DIRECTIVES(S),
+};
+/* clang-format on */
+#undef S
+
+static const struct daemon_schema schema = DAEMON_SCHEMA(
+    "nts-signer", "/etc/nts/nts-signer.conf", struct sg_config, SIGNER_PORT, config_check);
 
 /* ---- the running daemon ---- */
 
@@ -211,10 +156,8 @@ static struct {
 	uv_poll_t lpoll;
 	struct sg_conn *conns;
 	int num_conns;
-	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t slow_timer;
-	const char *conf_path;
-	struct metrics_server *metrics;
+	struct daemon dm;
 	uint64_t requests, connections_total;
 	uint64_t fails[NUM_FAIL];
 	struct metrics_hist latency, age;
@@ -519,13 +462,6 @@ static int listen_socket(const char *path)
 	return fd;
 }
 
-static int d_ignored(void *c, const struct cfg_line *l)
-{
-	(void)c;
-	(void)l;
-	return 1;
-}
-
 static void log_keys(const struct sg_config *cfg, const struct sg_keyset *ks)
 {
 	for (int i = 0; i < ks->num; i++) {
@@ -556,15 +492,15 @@ static void reload_keys(void)
 	for (size_t i = 0; i < NTS_ARRAY_SIZE(directives); i++) {
 		dirs[i] = directives[i];
 		if (strcmp(dirs[i].name, "key") != 0) {
-			dirs[i].handler = d_ignored;
+			dirs[i].type = CFG_IGNORE;
 		}
 	}
-	if (!cfg_parse_file(d.conf_path, dirs, NTS_ARRAY_SIZE(dirs), fresh)) {
-		log_err("SIGHUP: %s has errors; keeping the running keys", d.conf_path);
+	if (!cfg_parse_file(d.dm.conf_path, dirs, NTS_ARRAY_SIZE(dirs), fresh)) {
+		log_err("SIGHUP: %s has errors; keeping the running keys", d.dm.conf_path);
 		goto out;
 	}
 	if (fresh->num_keys == 0) {
-		log_err("SIGHUP: %s names no key; keeping the running keys", d.conf_path);
+		log_err("SIGHUP: %s names no key; keeping the running keys", d.dm.conf_path);
 		goto out;
 	}
 	for (int i = 0; i < fresh->num_keys; i++) {
@@ -584,14 +520,9 @@ out:
 	free(fresh);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void on_stop(int signum)
 {
-	if (signum == SIGHUP) {
-		reload_keys();
-		return;
-	}
 	log_info("signal %d: stopping", signum);
-	uv_stop(s->loop);
 }
 
 static int health(void *arg, struct metrics_buf *b)
@@ -634,46 +565,32 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_hist_render(b, "nts_signer_request_age_seconds", NULL, latency_bounds, hs, 1);
 }
 
-int main(int argc, char **argv)
+/* check_config is --check: every key loads. */
+static int check_config(const struct sg_config *cfg, const char *conf)
 {
-	const char *conf = "/etc/nts/nts-signer.conf", *err;
-	int check, debug;
-	struct sg_config *cfg = &d.cfg;
-
-	daemon_parse_args(argc, argv, "nts-signer", &conf, &debug, &check);
-	config_defaults(cfg);
-	if (!cfg_parse_file(conf, directives, NTS_ARRAY_SIZE(directives), cfg) ||
-	    !config_check(cfg, conf)) {
-		return 1;
-	}
-	if (!smem_init()) {
-		fprintf(stderr, "libsodium initialisation failed\n");
-		return 1;
-	}
-	if (check) {
-		for (int i = 0; i < cfg->num_keys; i++) {
-			if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
-				fprintf(stderr, "%s: %s: %s\n", conf, cfg->keys[i], err);
-				sg_keyset_cleanup(&d.keys);
-				return 1;
-			}
+	const char *err;
+	for (int i = 0; i < cfg->num_keys; i++) {
+		if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
+			fprintf(stderr, "%s: %s: %s\n", conf, cfg->keys[i], err);
+			sg_keyset_cleanup(&d.keys);
+			return 1;
 		}
-		sg_keyset_cleanup(&d.keys);
-		printf("%s: OK\n", conf);
-		return 0;
 	}
-	log_init("nts-signer", cfg->use_syslog, debug ? LOG_LVL_DEBUG : cfg->loglevel);
-	if (!smem_harden_process()) {
-		log_warn("cannot disable core dumps");
-	}
-	signal(SIGPIPE, SIG_IGN);
+	sg_keyset_cleanup(&d.keys);
+	printf("%s: OK\n", conf);
+	return 0;
+}
+
+/* load_keys loads every key (fatal on failure) and locks memory. */
+static void load_keys(const struct sg_config *cfg)
+{
+	const char *err;
 	for (int i = 0; i < cfg->num_keys; i++) {
 		if (!sg_keyset_add(&d.keys, cfg->keys[i], &err)) {
 			log_fatal("%s: %s", cfg->keys[i], err);
 		}
 	}
 	log_keys(cfg, &d.keys);
-	d.conf_path = conf;
 	/* keep the keys out of swap, those loaded later on SIGHUP too (MCL_FUTURE:
 	 * every later mapping is locked, so all the process maps must fit in
 	 * RLIMIT_MEMLOCK, LimitMEMLOCK=16M in the unit; measured: about 6 MiB
@@ -682,34 +599,40 @@ int main(int argc, char **argv)
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
 		log_warn("cannot lock memory: %s", strerror(errno));
 	}
-	uv_loop_t *loop = uv_default_loop();
+}
+
+int main(int argc, char **argv)
+{
+	struct sg_config *cfg = &d.cfg;
+
+	if (!daemon_init(&d.dm, &schema, cfg, argc, argv)) {
+		return 1;
+	}
+	if (!smem_init()) {
+		fprintf(stderr, "libsodium initialisation failed\n");
+		return 1;
+	}
+	if (d.dm.check) {
+		return check_config(cfg, d.dm.conf_path);
+	}
+	daemon_start(&d.dm);
+	load_keys(cfg);
 	d.lfd = listen_socket(cfg->socket);
 	if (d.lfd < 0) {
 		log_fatal("cannot listen on %s: %s", cfg->socket, strerror(errno));
 	}
-	if (cfg->metrics_on) {
-		d.metrics = metrics_server_start(loop, (struct sockaddr *)&cfg->metrics, render,
-		                                 health, NULL);
-		if (d.metrics == NULL) {
-			log_fatal("cannot start the metrics endpoint");
-		}
-	}
-	if (cfg->user[0] != '\0' && !daemon_drop_privileges(cfg->user)) {
+	daemon_serve_metrics(&d.dm, render, health);
+	if (!daemon_drop(&d.dm)) {
 		return 1;
 	}
-	uv_poll_init(loop, &d.lpoll, d.lfd);
+	uv_poll_init(d.dm.loop, &d.lpoll, d.lfd);
 	uv_poll_start(&d.lpoll, UV_READABLE, on_accept);
-	uv_timer_init(loop, &d.slow_timer);
+	uv_timer_init(d.dm.loop, &d.slow_timer);
 	uv_timer_start(&d.slow_timer, on_slow_timer, 100, 100);
-	uv_signal_init(loop, &d.sigterm);
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_init(loop, &d.sigint);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_signal_init(loop, &d.sighup);
-	uv_signal_start(&d.sighup, on_signal, SIGHUP);
-	if (cfg->seccomp && !sandbox_apply(SANDBOX_SIGNER, debug)) {
-		log_fatal("cannot install the seccomp filter");
-	}
+	d.dm.on_hup = reload_keys;
+	d.dm.on_stop = on_stop;
+	daemon_signals(&d.dm);
+	daemon_sandbox(&d.dm, SANDBOX_SIGNER);
 	for (int i = 0; i < cfg->num_allow; i++) {
 		log_info("signing for %s", cfg->allow[i]);
 	}
@@ -717,13 +640,13 @@ int main(int argc, char **argv)
 	         d.keys.num == 1 ? "" : "s");
 	notify_ready(); /* socket listening, keys loaded */
 
-	uv_run(loop, UV_RUN_DEFAULT);
+	uv_run(d.dm.loop, UV_RUN_DEFAULT);
 
 	while (d.conns != NULL) {
 		conn_close(d.conns);
 	}
-	metrics_server_stop(d.metrics);
-	(void)daemon_close_loop(loop);
+	metrics_server_stop(d.dm.metrics);
+	(void)daemon_close_loop(d.dm.loop);
 	close(d.lfd);
 	sg_keyset_cleanup(&d.keys);
 	log_info("stopped");

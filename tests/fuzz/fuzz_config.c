@@ -1,7 +1,7 @@
 /*
  * fuzz_config.c: the configuration parser (common/config.c) on arbitrary
  * text: cfg_parse_buffer with a directive table that uses every typed
- * argument helper. Error messages go to /dev/null unless FUZZ_VERBOSE is
+ * argument helper and every typed row. Error messages go to /dev/null unless FUZZ_VERBOSE is
  * set (the sanitizers write to fd 2 directly and are not affected).
  */
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +20,11 @@ struct fuzz_cfg {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	unsigned num_multi;
+	/* filled by typed rows (no handler) */
+	uint64_t t_u64, t_ms, t_bytes;
+	int t_flag;
+	char t_str[8], t_path[16];
+	enum log_level t_level;
 };
 
 static void check_string(const char *s, size_t cap)
@@ -121,10 +127,21 @@ static int d_multi(void *ctx, const struct cfg_line *l)
 }
 
 static const struct cfg_directive dirs[] = {
-    {"count", 1, 1, d_u64, 0},         {"enabled", 1, 1, d_bool, 0},
-    {"deadline", 1, 1, d_duration, 1}, {"maxsize", 1, 1, d_size, 0},
-    {"listen", 1, 3, d_addr, 1},       {"name", 1, 1, d_string, 0},
-    {"source", 1, 1, d_choice, 0},     {"multi", 0, CFG_MAX_ARGS, d_multi, 1},
+    CFG_CALL_ROW("count", 1, 1, d_u64, 0),
+    CFG_CALL_ROW("enabled", 1, 1, d_bool, 0),
+    CFG_CALL_ROW("deadline", 1, 1, d_duration, 1),
+    CFG_CALL_ROW("maxsize", 1, 1, d_size, 0),
+    CFG_CALL_ROW("listen", 1, 3, d_addr, 1),
+    CFG_CALL_ROW("name", 1, 1, d_string, 0),
+    CFG_CALL_ROW("source", 1, 1, d_choice, 0),
+    CFG_CALL_ROW("multi", 0, CFG_MAX_ARGS, d_multi, 1),
+    CFG_UINT_ROW("tcount", struct fuzz_cfg, t_u64, 1, 1000, NULL, 0),
+    CFG_DURATION_ROW("tdeadline", struct fuzz_cfg, t_ms, 10, 60000, NULL, 0),
+    CFG_SIZE_ROW("tsize", struct fuzz_cfg, t_bytes, 64, 65536, NULL, 0),
+    CFG_BOOL_ROW("tflag", struct fuzz_cfg, t_flag, NULL, 0),
+    CFG_STRING_ROW("tname", struct fuzz_cfg, t_str, NULL, 0),
+    CFG_ABSPATH_ROW("tpath", struct fuzz_cfg, t_path, NULL, 0),
+    CFG_LOGLEVEL_ROW("tlevel", struct fuzz_cfg, t_level, NULL, 0),
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -149,6 +166,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ok = cfg_parse_buffer("fuzz.conf", text, dirs, sizeof(dirs) / sizeof(dirs[0]), &cfg);
 	stderr = saved;
 	(void)ok;
+	/* typed rows keep their ranges and terminate their strings */
+	if (cfg.t_u64 > 1000 || cfg.t_ms > 60000 || cfg.t_bytes > 65536 || cfg.t_flag > 1) {
+		abort();
+	}
+	check_string(cfg.t_str, sizeof(cfg.t_str));
+	check_string(cfg.t_path, sizeof(cfg.t_path));
 	free(text);
 	return 0;
 }

@@ -16,6 +16,21 @@ start_ke $KE $NTP "deadline 3s"
 # --check: good files pass, a typo is reported as FILE:LINE
 $KESRV -c "$T/ke.conf" --check >"$T/check.out" 2>&1 || fail "--check refused a good KE file: $(cat "$T/check.out")"
 $RESP -c "$T/responder.conf" --check >"$T/check.out" 2>&1 || fail "--check refused a good responder file: $(cat "$T/check.out")"
+# --check warns when a listen address covers the syncsource (the responder
+# would poll itself); the shipped example does not
+printf 'syncsource ntp 127.0.0.1:123\n' >"$T/selfpoll.conf"
+$RESP -c "$T/selfpoll.conf" --check >"$T/check.out" 2>&1 || fail "--check refused a self-polling file"
+grep -q "^$T/selfpoll.conf: warning: syncsource ntp 127.0.0.1:123: that is this responder's own listen address" "$T/check.out" ||
+	fail "--check did not warn about a syncsource on the wildcard listen: $(cat "$T/check.out")"
+printf 'listen 127.0.0.2:123\nsyncsource ntp 127.0.0.1:123\n' >"$T/selfpoll.conf"
+$RESP -c "$T/selfpoll.conf" --check >"$T/check.out" 2>&1 || fail "--check refused a specific listen"
+grep -q "warning" "$T/check.out" && fail "--check warned on another address: $(cat "$T/check.out")"
+printf 'listen [::]:123\nsyncsource ntp [::1]:123\n' >"$T/selfpoll.conf"
+$RESP -c "$T/selfpoll.conf" --check >"$T/check.out" 2>&1 || fail "--check refused an IPv6 self-poll"
+grep -q "warning: syncsource ntp \[::1\]:123" "$T/check.out" || fail "--check did not warn for IPv6: $(cat "$T/check.out")"
+$RESP -c "$SRC/deploy/examples/nts-responder.conf" --check >"$T/check.out" 2>&1 ||
+	fail "--check refused the example: $(cat "$T/check.out")"
+grep -q "warning" "$T/check.out" && fail "the example polls itself: $(cat "$T/check.out")"
 expect_check() { # BINARY FILE LINE WHAT
 	if "$1" -c "$2" --check >"$T/check.out" 2>&1; then
 		fail "$(basename "$1") --check accepted $4"

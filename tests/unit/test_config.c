@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/log.h"
 
 #include "tests/unit/testutil.h"
 
@@ -19,35 +20,10 @@ struct conf {
 	char name[16];
 	struct sockaddr_storage addr[4];
 	int num_addr;
-	int calls;
+	char path[16];
+	enum log_level level;
 };
 
-static int h_port(void *ctx, const struct cfg_line *l)
-{
-	struct conf *c = ctx;
-	c->calls++;
-	return cfg_arg_u64(&c->port, l, 0, 1, 65535);
-}
-static int h_deadline(void *ctx, const struct cfg_line *l)
-{
-	struct conf *c = ctx;
-	return cfg_arg_duration_ms(&c->deadline_ms, l, 0, 100, 60000);
-}
-static int h_size(void *ctx, const struct cfg_line *l)
-{
-	struct conf *c = ctx;
-	return cfg_arg_size(&c->size, l, 0, 1, 1 << 20);
-}
-static int h_flag(void *ctx, const struct cfg_line *l)
-{
-	struct conf *c = ctx;
-	return cfg_arg_bool(&c->flag, l, 0);
-}
-static int h_name(void *ctx, const struct cfg_line *l)
-{
-	struct conf *c = ctx;
-	return cfg_arg_string(c->name, sizeof(c->name), l, 0);
-}
 static int h_listen(void *ctx, const struct cfg_line *l)
 {
 	struct conf *c = ctx;
@@ -58,10 +34,18 @@ static int h_listen(void *ctx, const struct cfg_line *l)
 	return cfg_arg_sockaddr(&c->addr[c->num_addr++], &len, l, 0, 4460);
 }
 
+#define S struct conf
 static const struct cfg_directive dirs[] = {
-    {"port", 1, 1, h_port, 0}, {"deadline", 1, 1, h_deadline, 0}, {"size", 1, 1, h_size, 0},
-    {"flag", 1, 1, h_flag, 0}, {"name", 1, 1, h_name, 0},         {"listen", 1, 1, h_listen, 1},
+    CFG_UINT_ROW("port", S, port, 1, 65535, NULL, 1),
+    CFG_DURATION_ROW("deadline", S, deadline_ms, 100, 60000, "2s", 0),
+    CFG_SIZE_ROW("size", S, size, 1, 1 << 20, NULL, 0),
+    CFG_BOOL_ROW("flag", S, flag, "no", 1),
+    CFG_STRING_ROW("name", S, name, NULL, 0),
+    CFG_FUNC_ROW("listen", S, addr, num_addr, 1, 1, 1, h_listen, NULL, 0),
+    CFG_ABSPATH_ROW("path", S, path, "/run/x", 0),
+    CFG_LOGLEVEL_ROW("loglevel", S, level, "info", 1),
 };
+#undef S
 
 static int parse(struct conf *c, const char *text)
 {
@@ -136,13 +120,29 @@ int main(void)
 	/* last line without a newline */
 	CHECK(parse(&c, "port 5") && c.port == 5);
 
+	/* typed rows: absolute paths, log levels */
+	CHECK(parse(&c, "path /a/b\nloglevel debug\n") && strcmp(c.path, "/a/b") == 0 &&
+	      c.level == LOG_LVL_DEBUG);
+	CHECK(!parse(&c, "path a/b\n"));
+	CHECK(!parse(&c, "loglevel loud\n"));
+
+	/* defaults come from the rows, as if written in the file */
+	memset(&c, 0, sizeof(c));
+	cfg_defaults(dirs, sizeof(dirs) / sizeof(dirs[0]), &c);
+	CHECK_EQ_U64(c.deadline_ms, 2000);
+	CHECK_EQ_U64(c.flag, 0);
+	CHECK(strcmp(c.path, "/run/x") == 0);
+	CHECK_EQ_U64(c.level, LOG_LVL_INFO);
+	CHECK_EQ_U64(c.port, 0);
+
 	/* reload: reloadable fields are copied, the others reported and kept;
-	 * a change in a field the table does not list counts as well */
+	 * a change in a field no row covers counts as well */
 	{
-		static const struct cfg_field fields[] = {
-		    CFG_FIELD(struct conf, "port", port, 1),
-		    CFG_FIELD(struct conf, "deadline", deadline_ms, 0),
-		    CFG_FIELD(struct conf, "flag", flag, 1),
+		/* port, deadline and flag only; size is left out */
+		static const struct cfg_directive fields[] = {
+		    CFG_UINT_ROW("port", struct conf, port, 1, 65535, NULL, 1),
+		    CFG_DURATION_ROW("deadline", struct conf, deadline_ms, 100, 60000, NULL, 0),
+		    CFG_BOOL_ROW("flag", struct conf, flag, NULL, 1),
 		};
 		struct conf run, fresh;
 		CHECK(parse(&run, "port 1\ndeadline 2s\nflag no\n"));
