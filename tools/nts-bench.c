@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "common/hostport.h"
+#include "common/numparse.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
 #include "tools/benchstat.h"
@@ -172,7 +173,10 @@ static int in_cidr(const struct sockaddr *sa, const char *cidr)
 		die(EXIT_USAGE, "--allow-nonloopback wants ADDR/BITS, got %s", cidr);
 	}
 	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - cidr), cidr);
-	int bits = atoi(slash + 1);
+	int bits;
+	if (!num_parse_int(&bits, slash + 1, 0, 128)) {
+		die(EXIT_USAGE, "--allow-nonloopback wants ADDR/BITS, got %s", cidr);
+	}
 	uint8_t net[16];
 	const uint8_t *a;
 	size_t alen;
@@ -1224,14 +1228,24 @@ static void usage(void)
 	exit(EXIT_USAGE);
 }
 
-static int parse_int(const char *s, long lo, long hi)
+static int parse_int(const char *s, int lo, int hi)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+	int v;
+	if (!num_parse_int(&v, s, lo, hi)) {
 		usage();
 	}
-	return (int)v;
+	return v;
+}
+
+/* parse_seconds: a decimal number of seconds in (0, |hi|] or, with
+ * |zero_ok|, [0, |hi|] */
+static double parse_seconds(const char *s, double hi, int zero_ok)
+{
+	double v;
+	if (!num_parse_double(&v, s, 0, hi) || (!zero_ok && v == 0)) {
+		usage();
+	}
+	return v;
 }
 
 int main(int argc, char **argv)
@@ -1276,19 +1290,13 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			opt.duration = atof(optarg);
-			if (!(opt.duration > 0 && opt.duration <= 3600)) {
+			opt.duration = parse_seconds(optarg, 3600, 0);
+			break;
+		case 'n':
+			if (!num_parse_u64(&opt.count, optarg, 1, UINT64_MAX)) {
 				usage();
 			}
 			break;
-		case 'n': {
-			char *end;
-			opt.count = strtoull(optarg, &end, 10);
-			if (*end != '\0' || opt.count == 0) {
-				usage();
-			}
-			break;
-		}
 		case 'j':
 			opt.json = 1;
 			break;
@@ -1349,16 +1357,10 @@ int main(int argc, char **argv)
 			opt.allow = optarg;
 			break;
 		case 't':
-			opt.timeout = atof(optarg);
-			if (!(opt.timeout > 0)) {
-				usage();
-			}
+			opt.timeout = parse_seconds(optarg, 86400, 0);
 			break;
 		case 'D':
-			opt.drain = atof(optarg);
-			if (!(opt.drain >= 0 && opt.drain <= 60)) {
-				usage();
-			}
+			opt.drain = parse_seconds(optarg, 60, 1);
 			break;
 		default:
 			usage();

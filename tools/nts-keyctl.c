@@ -40,6 +40,7 @@
 #include "common/keyhost.h"
 #include "common/keyring.h"
 #include "common/keys.h"
+#include "common/numparse.h"
 #include "common/smem.h"
 #include "proto/wbuf.h"
 
@@ -477,15 +478,28 @@ static void cmd_genbox(void)
 	}
 }
 
+static void usage(void) __attribute__((noreturn));
+
+/* parse_uint and parse_time: a bad number is a usage error (exit 2) */
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > max) {
-		die("bad %s: %s", what, s);
+	uint64_t v;
+	if (!num_parse_u64(&v, s, 0, max)) {
+		fprintf(stderr, "nts-keyctl: bad %s: %s (0..%u)\n", what, s, max);
+		usage();
 	}
 	return (unsigned)v;
+}
+
+/* times and epochs up to 2^40 (Unix seconds: the year 36812) */
+static int64_t parse_time(const char *s, const char *what)
+{
+	int64_t v;
+	if (!num_parse_i64(&v, s, 0, INT64_C(1) << 40)) {
+		fprintf(stderr, "nts-keyctl: bad %s: %s (a non-negative integer)\n", what, s);
+		usage();
+	}
+	return v;
 }
 
 static void usage(void)
@@ -556,7 +570,7 @@ int main(int argc, char **argv)
 			opt.every = parse_uint(optarg, "every", 100000);
 			break;
 		case 'a':
-			opt.activation = (int64_t)strtoll(optarg, NULL, 10);
+			opt.activation = parse_time(optarg, "activation epoch");
 			opt.has_activation = 1;
 			break;
 		case 'r':
@@ -584,7 +598,7 @@ int main(int argc, char **argv)
 			opt.out_public = optarg;
 			break;
 		case 'n':
-			opt.now = (int64_t)strtoll(optarg, NULL, 10);
+			opt.now = parse_time(optarg, "time (--now)");
 			break;
 		case 'O':
 			opt.owner = optarg;

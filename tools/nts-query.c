@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/hostport.h"
+#include "common/numparse.h"
 #include "common/keyfile.h"
 #include "proto/ntske.h"
 #include "proto/nts.h"
@@ -543,13 +544,19 @@ int main(int argc, char **argv)
 			opt.ntp = optarg;
 			break;
 		case 'c':
-			opt.count = atoi(optarg);
+			if (!num_parse_int(&opt.count, optarg, 1, 100)) {
+				usage();
+			}
 			break;
 		case 't':
-			opt.timeout = atof(optarg);
+			if (!num_parse_double(&opt.timeout, optarg, 0, 86400) || opt.timeout <= 0) {
+				usage();
+			}
 			break;
 		case 'p':
-			opt.placeholders = atoi(optarg);
+			if (!num_parse_int(&opt.placeholders, optarg, 0, NTS_MAX_PLACEHOLDERS)) {
+				usage();
+			}
 			break;
 		case 'j':
 			opt.json = 1;
@@ -567,8 +574,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (opt.count < 1 || opt.count > 100 || opt.timeout <= 0 || opt.placeholders < 0 ||
-	    opt.placeholders > NTS_MAX_PLACEHOLDERS || opt.num_aeads == 0) {
+	if (opt.num_aeads == 0) {
 		usage();
 	}
 	if (opt.plain) {
