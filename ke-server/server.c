@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "common/ntske_keys.h"
 #include "ke-server/ke.h"
 #include "proto/cookie.h"
 
@@ -617,19 +618,9 @@ static void respond(struct ke_conn *c, size_t msg_len)
 				}
 				goto send;
 			}
-			uint8_t ctxbuf[NTSKE_EXPORTER_CONTEXT_LEN];
 			keys.aead_id = aead;
 			keys.key_len = aead_key_len(aead);
-			ntske_exporter_context(ctxbuf, NTSKE_PROTO_NTPV4, aead, 0);
-			if (!SSL_export_keying_material(
-			        c->ssl, keys.c2s, keys.key_len, NTSKE_EXPORTER_LABEL,
-			        sizeof(NTSKE_EXPORTER_LABEL) - 1, ctxbuf, sizeof(ctxbuf), 1)) {
-				goto err;
-			}
-			ntske_exporter_context(ctxbuf, NTSKE_PROTO_NTPV4, aead, 1);
-			if (!SSL_export_keying_material(
-			        c->ssl, keys.s2c, keys.key_len, NTSKE_EXPORTER_LABEL,
-			        sizeof(NTSKE_EXPORTER_LABEL) - 1, ctxbuf, sizeof(ctxbuf), 1)) {
+			if (!nke_export_keys(keys.c2s, keys.s2c, keys.key_len, c->ssl, aead)) {
 				goto err;
 			}
 			uint8_t nonces[NTSKE_MAX_COOKIES][COOKIE_NONCE_LEN];

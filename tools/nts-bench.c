@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "common/hostport.h"
+#include "common/ntske_keys.h"
 #include "common/numparse.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
@@ -361,16 +362,7 @@ static void kconn_done(struct ke_run *r, struct kconn *c)
 	memset(&s, 0, sizeof(s));
 	s.aead = v.aead;
 	s.key_len = aead_key_len(v.aead);
-	uint8_t ctx[NTSKE_EXPORTER_CONTEXT_LEN];
-	ntske_exporter_context(ctx, NTSKE_PROTO_NTPV4, v.aead, 0);
-	int ok = s.key_len > 0 &&
-	         SSL_export_keying_material(c->ssl, s.c2s, s.key_len, NTSKE_EXPORTER_LABEL,
-	                                    sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
-	ntske_exporter_context(ctx, NTSKE_PROTO_NTPV4, v.aead, 1);
-	ok =
-	    ok && SSL_export_keying_material(c->ssl, s.s2c, s.key_len, NTSKE_EXPORTER_LABEL,
-	                                     sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
-	if (!ok) {
+	if (!nke_export_keys(s.c2s, s.s2c, s.key_len, c->ssl, v.aead)) {
 		kconn_fail(r, c, KF_EXPORT);
 		return;
 	}

@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/hostport.h"
+#include "common/ntske_keys.h"
 #include "common/numparse.h"
 #include "common/keyfile.h"
 #include "proto/ntske.h"
@@ -256,14 +257,7 @@ static void key_exchange(struct session *s, const char *target)
 	s->key_len = aead_key_len(v.aead);
 	/* the RFC context always; the server echoes chrony's record 1024 when it
 	 * chose AEAD 30, and we send that record, so both sides agree */
-	uint8_t c[NTSKE_EXPORTER_CONTEXT_LEN];
-	ntske_exporter_context(c, NTSKE_PROTO_NTPV4, v.aead, 0);
-	int ok = SSL_export_keying_material(ssl, s->c2s, s->key_len, NTSKE_EXPORTER_LABEL,
-	                                    sizeof(NTSKE_EXPORTER_LABEL) - 1, c, sizeof(c), 1);
-	ntske_exporter_context(c, NTSKE_PROTO_NTPV4, v.aead, 1);
-	ok = ok && SSL_export_keying_material(ssl, s->s2c, s->key_len, NTSKE_EXPORTER_LABEL,
-	                                      sizeof(NTSKE_EXPORTER_LABEL) - 1, c, sizeof(c), 1);
-	if (!ok) {
+	if (!nke_export_keys(s->c2s, s->s2c, s->key_len, ssl, v.aead)) {
 		fail(EXIT_KE, "TLS exporter failed");
 	}
 	for (size_t i = 0; i < v.num_cookies; i++) {
