@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/ntske_keys.h"
+#include "common/sock.h"
 #include "ke-server/ke.h"
 #include "proto/cookie.h"
 
@@ -1029,31 +1030,22 @@ static void on_connection(uv_stream_t *ls, int status)
 	}
 }
 
-int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s)
+static int tcp_setup(int fd, int family, void *arg)
 {
 	int one = 1;
-	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -1;
+	int defer_s = *(const int *)arg;
+	(void)family;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		return 0;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-		goto err;
-	}
-	if (addr->sa_family == AF_INET6) {
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
+	return 1;
+}
+
+int ke_listen_socket(const struct sockaddr *addr, socklen_t len, unsigned defer_s)
+{
 	int d = (int)defer_s;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &d, sizeof(d));
-	if (bind(fd, addr, len) != 0 || listen(fd, 1024) != 0) {
-		goto err;
-	}
-	return fd;
-err:;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return sock_open_bound(addr, len, SOCK_STREAM, 1024, tcp_setup, &d);
 }
 
 static void on_wakeup(uv_async_t *a)
