@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "common/keyring.h"
+#include "common/list.h"
 #include "common/metrics.h"
 #include "ke-server/signer_client.h"
 #include "proto/ntske.h"
@@ -143,7 +144,7 @@ struct ke_worker {
 	int num_listeners;
 	int fds[KE_MAX_LISTEN];
 	struct ke_stats stats;
-	struct ke_conn *oldest, *newest; /* accept order, for shedding */
+	struct list conns; /* of struct ke_conn, accept order, for shedding */
 	uv_thread_t thread;
 	int started;
 	struct ke_signer signer; /* keyless mode only */

@@ -416,7 +416,7 @@ struct ke_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	struct ke_worker *w;
-	struct ke_conn *prev, *next; /* accept order */
+	struct list_link link; /* in w->conns, accept order */
 	SSL *ssl;
 	BIO *rbio, *wbio;
 	struct ke_tls *tls; /* the set this connection started with (a reference) */
@@ -472,7 +472,7 @@ static void conn_freed(uv_handle_t *h)
  * the link until they finish or reach their deadline. */
 static void drain_finish(struct ke_worker *w)
 {
-	if (atomic_load(&w->srv->stop) && w->oldest == NULL && w->srv->cfg.signer[0] != '\0' &&
+	if (atomic_load(&w->srv->stop) && w->conns.first == NULL && w->srv->cfg.signer[0] != '\0' &&
 	    !w->signer.closing) {
 		ke_signer_close(&w->signer);
 	}
@@ -486,16 +486,7 @@ static void conn_close(struct ke_conn *c)
 		return;
 	}
 	c->state = CONN_CLOSING;
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		w->oldest = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	} else {
-		w->newest = c->prev;
-	}
+	list_remove(&w->conns, &c->link);
 	if (c->counted) {
 		atomic_fetch_sub(&srv->open_connections, 1);
 		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
@@ -968,13 +959,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->handles_open = 2;
 	c->state = CONN_HANDSHAKE;
 	/* link first so that conn_close can always unlink */
-	c->prev = w->newest;
-	if (w->newest != NULL) {
-		w->newest->next = c;
-	} else {
-		w->oldest = c;
-	}
-	w->newest = c;
+	list_append(&w->conns, &c->link);
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
 		return;
@@ -997,9 +982,10 @@ static void on_connection(uv_stream_t *ls, int status)
 	if (atomic_fetch_add(&srv->open_connections, 1) >= cfg->max_connections) {
 		/* shed the oldest connection of this worker to make room: idle
 		 * and slow clients go first, new clients keep being served */
-		if (w->oldest != NULL && w->oldest != c) {
+		struct ke_conn *oldest = LIST_ENTRY(w->conns.first, struct ke_conn, link);
+		if (oldest != NULL && oldest != c) {
 			metrics_inc(&w->stats.overload_shed);
-			conn_close(w->oldest);
+			conn_close(oldest);
 		} else {
 			atomic_fetch_sub(&srv->open_connections, 1);
 			atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
