@@ -516,7 +516,9 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* parse_options sets opt from the options after the command; a bad one is a
+ * usage error (exit 2). */
+static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"dir", required_argument, NULL, 'd'},
@@ -542,12 +544,6 @@ int main(int argc, char **argv)
 	};
 	int c;
 
-	if (argc < 2 || !smem_init()) {
-		usage();
-	}
-	(void)smem_harden_process();
-	const char *cmd = argv[1];
-	opt.now = (int64_t)time(NULL);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -616,6 +612,17 @@ int main(int argc, char **argv)
 	if (optind != argc) {
 		usage();
 	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !smem_init()) {
+		usage();
+	}
+	(void)smem_harden_process();
+	const char *cmd = argv[1];
+	opt.now = (int64_t)time(NULL);
+	parse_options(argc, argv);
 	umask(077);
 	if (strcmp(cmd, "genbox") == 0) {
 		cmd_genbox();
