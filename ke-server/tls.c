@@ -141,6 +141,45 @@ static const char *load_error(char *buf, size_t len, const char *path, const cha
 	return buf;
 }
 
+/* load_key gives certificate |i|'s context its private key: from the key
+ * file, or through nts-signer when the key file name is empty. */
+static int load_key(SSL_CTX *ctx, const struct ke_config *cfg, int i, char *errbuf,
+                    size_t errbuf_len, const char **out_err)
+{
+	if (cfg->key[i][0] == '\0') {
+		if (!ke_keyless_setup(ctx, out_err)) {
+			snprintf(errbuf, errbuf_len, "%s: %s", cfg->cert[i], *out_err);
+			*out_err = errbuf;
+			return 0;
+		}
+	} else {
+		/* the weaker mode: the private key in this process */
+		if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
+			uint32_t e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
+			    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+				snprintf(errbuf, errbuf_len,
+				         "%s: cannot load private key: it does not match "
+				         "the certificate %s",
+				         cfg->key[i], cfg->cert[i]);
+				*out_err = errbuf;
+			} else {
+				*out_err = load_error(errbuf, errbuf_len, cfg->key[i],
+				                      "cannot load private key");
+			}
+			return 0;
+		}
+		if (SSL_CTX_check_private_key(ctx) != 1) {
+			snprintf(errbuf, errbuf_len,
+			         "%s: private key does not match the certificate %s", cfg->key[i],
+			         cfg->cert[i]);
+			*out_err = errbuf;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 struct ke_tls *ke_tls_load(const struct ke_config *cfg, char *errbuf, size_t errbuf_len,
                            const char **out_err)
 {
@@ -170,36 +209,8 @@ struct ke_tls *ke_tls_load(const struct ke_config *cfg, char *errbuf, size_t err
 			                      "cannot load certificate chain");
 			goto err;
 		}
-		if (cfg->key[i][0] == '\0') {
-			if (!ke_keyless_setup(ctx, out_err)) {
-				snprintf(errbuf, errbuf_len, "%s: %s", cfg->cert[i], *out_err);
-				*out_err = errbuf;
-				goto err;
-			}
-		} else {
-			/* the weaker mode: the private key in this process */
-			if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key[i], SSL_FILETYPE_PEM) != 1) {
-				uint32_t e = ERR_peek_last_error();
-				if (ERR_GET_LIB(e) == ERR_LIB_X509 &&
-				    ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
-					snprintf(errbuf, errbuf_len,
-					         "%s: cannot load private key: it does not match "
-					         "the certificate %s",
-					         cfg->key[i], cfg->cert[i]);
-					*out_err = errbuf;
-				} else {
-					*out_err = load_error(errbuf, errbuf_len, cfg->key[i],
-					                      "cannot load private key");
-				}
-				goto err;
-			}
-			if (SSL_CTX_check_private_key(ctx) != 1) {
-				snprintf(errbuf, errbuf_len,
-				         "%s: private key does not match the certificate %s",
-				         cfg->key[i], cfg->cert[i]);
-				*out_err = errbuf;
-				goto err;
-			}
+		if (!load_key(ctx, cfg, i, errbuf, errbuf_len, out_err)) {
+			goto err;
 		}
 		X509 *cert = SSL_CTX_get0_certificate(ctx);
 		int64_t na = cert != NULL ? asn1_time_unix(X509_get0_notAfter(cert)) : 0;

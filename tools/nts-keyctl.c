@@ -516,6 +516,86 @@ static void usage(void)
 	exit(2);
 }
 
+/* set_number sets the numeric option |c| from |arg| (a usage error if it is
+ * not a number in range); 0 if |c| is not a numeric option. */
+static int set_number(int c, const char *arg)
+{
+	switch (c) {
+	case 'E':
+		opt.epoch_len = parse_uint(arg, "epoch length", 604800);
+		break;
+	case 'w':
+		opt.window = parse_uint(arg, "window", 65535);
+		break;
+	case 'l':
+		opt.lead = parse_uint(arg, "lead", 1000);
+		break;
+	case 'e':
+		opt.every = parse_uint(arg, "every", 100000);
+		break;
+	case 'a':
+		opt.activation = parse_time(arg, "activation epoch");
+		opt.has_activation = 1;
+		break;
+	case 'n':
+		opt.now = parse_time(arg, "time (--now)");
+		break;
+	case 'L':
+		opt.lock_timeout = parse_uint(arg, "lock timeout", 86400);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* set_option sets option |c| from |arg| */
+static void set_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'd':
+		opt.dir = arg;
+		break;
+	case 'm':
+		opt.master = arg;
+		break;
+	case 'r':
+		opt.role = arg;
+		break;
+	case 'o':
+		opt.out = arg;
+		break;
+	case 's':
+		opt.seal_to = arg;
+		break;
+	case 'f':
+		opt.file = arg;
+		break;
+	case 'p':
+		opt.pub = arg;
+		break;
+	case 'b':
+		opt.box_secret = arg;
+		break;
+	case 'S':
+		opt.out_secret = arg;
+		break;
+	case 'P':
+		opt.out_public = arg;
+		break;
+	case 'O':
+		opt.owner = arg;
+		break;
+	case 'F':
+		opt.force = 1;
+		break;
+	default:
+		if (!set_number(c, arg)) {
+			usage();
+		}
+	}
+}
+
 /* parse_options sets opt from the options after the command; a bad one is a
  * usage error (exit 2). */
 static void parse_options(int argc, char **argv)
@@ -546,68 +626,7 @@ static void parse_options(int argc, char **argv)
 
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opt.dir = optarg;
-			break;
-		case 'E':
-			opt.epoch_len = parse_uint(optarg, "epoch length", 604800);
-			break;
-		case 'w':
-			opt.window = parse_uint(optarg, "window", 65535);
-			break;
-		case 'm':
-			opt.master = optarg;
-			break;
-		case 'l':
-			opt.lead = parse_uint(optarg, "lead", 1000);
-			break;
-		case 'e':
-			opt.every = parse_uint(optarg, "every", 100000);
-			break;
-		case 'a':
-			opt.activation = parse_time(optarg, "activation epoch");
-			opt.has_activation = 1;
-			break;
-		case 'r':
-			opt.role = optarg;
-			break;
-		case 'o':
-			opt.out = optarg;
-			break;
-		case 's':
-			opt.seal_to = optarg;
-			break;
-		case 'f':
-			opt.file = optarg;
-			break;
-		case 'p':
-			opt.pub = optarg;
-			break;
-		case 'b':
-			opt.box_secret = optarg;
-			break;
-		case 'S':
-			opt.out_secret = optarg;
-			break;
-		case 'P':
-			opt.out_public = optarg;
-			break;
-		case 'n':
-			opt.now = parse_time(optarg, "time (--now)");
-			break;
-		case 'O':
-			opt.owner = optarg;
-			break;
-		case 'F':
-			opt.force = 1;
-			break;
-		case 'L':
-			opt.lock_timeout = parse_uint(optarg, "lock timeout", 86400);
-			break;
-		default:
-			usage();
-		}
+		set_option(c, optarg);
 	}
 	if (optind != argc) {
 		usage();
