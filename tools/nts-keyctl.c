@@ -516,40 +516,7 @@ static void usage(void)
 	exit(2);
 }
 
-/* set_number sets the numeric option |c| from |arg| (a usage error if it is
- * not a number in range); 0 if |c| is not a numeric option. */
-static int set_number(int c, const char *arg)
-{
-	switch (c) {
-	case 'E':
-		opt.epoch_len = parse_uint(arg, "epoch length", 604800);
-		break;
-	case 'w':
-		opt.window = parse_uint(arg, "window", 65535);
-		break;
-	case 'l':
-		opt.lead = parse_uint(arg, "lead", 1000);
-		break;
-	case 'e':
-		opt.every = parse_uint(arg, "every", 100000);
-		break;
-	case 'a':
-		opt.activation = parse_time(arg, "activation epoch");
-		opt.has_activation = 1;
-		break;
-	case 'n':
-		opt.now = parse_time(arg, "time (--now)");
-		break;
-	case 'L':
-		opt.lock_timeout = parse_uint(arg, "lock timeout", 86400);
-		break;
-	default:
-		return 0;
-	}
-	return 1;
-}
-
-/* set_option sets option |c| from |arg| */
+/* set_option sets option |c| from |arg|; a bad number is a usage error */
 static void set_option(int c, const char *arg)
 {
 	switch (c) {
@@ -589,10 +556,30 @@ static void set_option(int c, const char *arg)
 	case 'F':
 		opt.force = 1;
 		break;
+	case 'E':
+		opt.epoch_len = parse_uint(arg, "epoch length", 604800);
+		break;
+	case 'w':
+		opt.window = parse_uint(arg, "window", 65535);
+		break;
+	case 'l':
+		opt.lead = parse_uint(arg, "lead", 1000);
+		break;
+	case 'e':
+		opt.every = parse_uint(arg, "every", 100000);
+		break;
+	case 'a':
+		opt.activation = parse_time(arg, "activation epoch");
+		opt.has_activation = 1;
+		break;
+	case 'n':
+		opt.now = parse_time(arg, "time (--now)");
+		break;
+	case 'L':
+		opt.lock_timeout = parse_uint(arg, "lock timeout", 86400);
+		break;
 	default:
-		if (!set_number(c, arg)) {
-			usage();
-		}
+		usage();
 	}
 }
 
