@@ -7,6 +7,11 @@
  * owning the socket. Every connection is bounded: request size, one
  * deadline timer for the whole connection, a global and a per-source cap,
  * and the oldest connection is shed when the global cap is reached.
+ *
+ * Files: tls.c (the TLS context sets), keyless.c (signing through
+ * nts-signer), conn.c (the connection state machine), respond.c (the
+ * NTS-KE answer), worker.c (threads and listeners); conn.h is their
+ * internal interface, signer_client.c the link to nts-signer.
  */
 #ifndef NTS_KE_H
 #define NTS_KE_H
@@ -21,6 +26,8 @@
 
 #include "common/daemon.h"
 #include "common/keyring.h"
+#include "common/list.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "ke-server/signer_client.h"
 #include "proto/ntske.h"
@@ -138,7 +145,7 @@ struct ke_worker {
 	int num_listeners;
 	int fds[KE_MAX_LISTEN];
 	struct ke_stats stats;
-	struct ke_conn *oldest, *newest; /* accept order, for shedding */
+	struct list conns; /* of struct ke_conn, accept order, for shedding */
 	uv_thread_t thread;
 	int started;
 	struct ke_signer signer; /* keyless mode only */

@@ -13,28 +13,24 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sock.h"
 
-int worker_open_socket(const struct sockaddr *addr, socklen_t len, int rcvbuf)
+static int udp_setup(int fd, int family, void *arg)
 {
 	int one = 1;
-	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		return -1;
+	int rcvbuf = *(const int *)arg;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
+		return 0;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
-		goto err;
-	}
-	if (addr->sa_family == AF_INET6) {
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (family == AF_INET6) {
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0) {
-			goto err;
+			return 0;
 		}
 	} else {
 		(void)setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) {
-			goto err;
+			return 0;
 		}
 	}
 	/* a burst or a descheduled worker must not overflow the ~200 KiB
@@ -43,15 +39,12 @@ int worker_open_socket(const struct sockaddr *addr, socklen_t len, int rcvbuf)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	}
-	if (bind(fd, addr, len) != 0) {
-		goto err;
-	}
-	return fd;
-err:;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return 1;
+}
+
+int worker_open_socket(const struct sockaddr *addr, socklen_t len, int rcvbuf)
+{
+	return sock_open_bound(addr, len, SOCK_DGRAM, 0, udp_setup, &rcvbuf);
 }
 
 struct slot {

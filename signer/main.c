@@ -27,6 +27,7 @@
 
 #include "common/config.h"
 #include "common/daemon.h"
+#include "common/list.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/notify.h"
@@ -143,7 +144,7 @@ struct sg_conn {
 	int fd;
 	uid_t uid;
 	int closing;
-	struct sg_conn *prev, *next;
+	struct list_link link;
 	size_t pending_len; /* a reply that did not fit the socket yet */
 	uint64_t pending_since;
 	uint8_t pending[KL_MAX_REPLY];
@@ -154,8 +155,7 @@ static struct {
 	struct sg_keyset keys;
 	int lfd;
 	uv_poll_t lpoll;
-	struct sg_conn *conns;
-	int num_conns;
+	struct list conns;
 	uv_timer_t slow_timer;
 	struct daemon dm;
 	uint64_t requests, connections_total;
@@ -183,15 +183,7 @@ static void conn_close(struct sg_conn *c)
 		return;
 	}
 	c->closing = 1;
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		d.conns = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	}
-	d.num_conns--;
+	list_remove(&d.conns, &c->link);
 	uv_poll_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, conn_freed);
 }
@@ -392,7 +384,7 @@ static void on_accept(uv_poll_t *p, int status, int events)
 			close(fd);
 			continue;
 		}
-		if (d.num_conns >= MAX_CONNS) {
+		if (d.conns.num >= MAX_CONNS) {
 			d.fails[FAIL_TOO_MANY_CONNS]++;
 			LOG_RL_WARN("too many connections: refusing one from uid %u",
 			            (unsigned)cred.uid);
@@ -408,12 +400,7 @@ static void on_accept(uv_poll_t *p, int status, int events)
 		c->fd = fd;
 		c->uid = cred.uid;
 		c->poll.data = c;
-		c->next = d.conns;
-		if (d.conns != NULL) {
-			d.conns->prev = c;
-		}
-		d.conns = c;
-		d.num_conns++;
+		list_append(&d.conns, &c->link);
 		d.connections_total++;
 		log_debug("connection from pid %d uid %u", (int)cred.pid, (unsigned)cred.uid);
 		uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_conn);
@@ -425,8 +412,9 @@ static void on_slow_timer(uv_timer_t *t)
 {
 	uint64_t now = mono_ns();
 	(void)t;
-	for (struct sg_conn *c = d.conns, *next; c != NULL; c = next) {
-		next = c->next;
+	for (struct list_link *l = d.conns.first, *next; l != NULL; l = next) {
+		struct sg_conn *c = LIST_ENTRY(l, struct sg_conn, link);
+		next = l->next;
 		if (c->pending_len > 0 && now - c->pending_since > d.cfg.deadline_ms * 1000000u) {
 			d.fails[FAIL_SLOW_PEER]++;
 			LOG_RL_WARN("uid %u does not read its replies: closing the connection",
@@ -550,7 +538,7 @@ static void render(void *arg, struct metrics_buf *b)
 		metrics_sample(b, "nts_signer_failures_total", lab, d.fails[i]);
 	}
 	metrics_family(b, "nts_signer_connections", "gauge", "KE server connections open now.");
-	metrics_sample(b, "nts_signer_connections", NULL, (uint64_t)d.num_conns);
+	metrics_sample(b, "nts_signer_connections", NULL, (uint64_t)d.conns.num);
 	metrics_family(b, "nts_signer_connections_total", "counter", "Connections accepted.");
 	metrics_sample(b, "nts_signer_connections_total", NULL, d.connections_total);
 	metrics_family(b, "nts_signer_keys", "gauge", "Private keys loaded.");
@@ -642,8 +630,8 @@ int main(int argc, char **argv)
 
 	uv_run(d.dm.loop, UV_RUN_DEFAULT);
 
-	while (d.conns != NULL) {
-		conn_close(d.conns);
+	while (d.conns.first != NULL) {
+		conn_close(LIST_ENTRY(d.conns.first, struct sg_conn, link));
 	}
 	metrics_server_stop(d.dm.metrics);
 	(void)daemon_close_loop(d.dm.loop);

@@ -57,6 +57,8 @@
 #include <openssl/ssl.h>
 
 #include "common/hostport.h"
+#include "tls/ntske_keys.h"
+#include "common/numparse.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
 #include "tools/benchstat.h"
@@ -172,7 +174,10 @@ static int in_cidr(const struct sockaddr *sa, const char *cidr)
 		die(EXIT_USAGE, "--allow-nonloopback wants ADDR/BITS, got %s", cidr);
 	}
 	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - cidr), cidr);
-	int bits = atoi(slash + 1);
+	int bits;
+	if (!num_parse_int(&bits, slash + 1, 0, 128)) {
+		die(EXIT_USAGE, "--allow-nonloopback wants ADDR/BITS, got %s", cidr);
+	}
 	uint8_t net[16];
 	const uint8_t *a;
 	size_t alen;
@@ -357,16 +362,7 @@ static void kconn_done(struct ke_run *r, struct kconn *c)
 	memset(&s, 0, sizeof(s));
 	s.aead = v.aead;
 	s.key_len = aead_key_len(v.aead);
-	uint8_t ctx[NTSKE_EXPORTER_CONTEXT_LEN];
-	ntske_exporter_context(ctx, NTSKE_PROTO_NTPV4, v.aead, 0);
-	int ok = s.key_len > 0 &&
-	         SSL_export_keying_material(c->ssl, s.c2s, s.key_len, NTSKE_EXPORTER_LABEL,
-	                                    sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
-	ntske_exporter_context(ctx, NTSKE_PROTO_NTPV4, v.aead, 1);
-	ok =
-	    ok && SSL_export_keying_material(c->ssl, s.s2c, s.key_len, NTSKE_EXPORTER_LABEL,
-	                                     sizeof(NTSKE_EXPORTER_LABEL) - 1, ctx, sizeof(ctx), 1);
-	if (!ok) {
+	if (!nke_export_keys(s.c2s, s.s2c, s.key_len, c->ssl, v.aead)) {
 		kconn_fail(r, c, KF_EXPORT);
 		return;
 	}
@@ -1093,46 +1089,95 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	       (unsigned long long)st->nak, cpu);
 }
 
+/* nts_setup establishes opt.sessions NTS-KE sessions with |target|, finds
+ * the NTP server they name (or --ntp) and builds the request templates. */
+static size_t nts_setup(struct udp *u, struct target *ntp, struct session *sessions,
+                        const char *target)
+{
+	struct target ke;
+	size_t num_sessions = 0;
+	resolve(&ke, target, "4460");
+	struct ke_stats *st = malloc(sizeof(*st));
+	if (st == NULL) {
+		die(EXIT_SETUP, "out of memory");
+	}
+	int conc = opt.sessions < 16 ? opt.sessions : 16;
+	ke_bench(st, &ke, conc, 60.0, (uint64_t)opt.sessions, sessions, MAX_SESSION, &num_sessions);
+	if (num_sessions != (size_t)opt.sessions) {
+		die(EXIT_SETUP, "NTS-KE with %s: %zu of %d sessions established", ke.text,
+		    num_sessions, opt.sessions);
+	}
+	free(st);
+	if (opt.ntp != NULL) {
+		resolve(ntp, opt.ntp, "123");
+	} else {
+		char where[300];
+		const char *srv = sessions[0].server[0] ? sessions[0].server : NULL;
+		char host[256], port[16];
+		split_host_port(target, host, sizeof(host), port, sizeof(port), "4460");
+		if (srv != NULL && strchr(srv, ':') != NULL) {
+			snprintf(where, sizeof(where), "[%s]:%u", srv,
+			         sessions[0].port ? sessions[0].port : 123);
+		} else {
+			snprintf(where, sizeof(where), "%s:%u", srv != NULL ? srv : host,
+			         sessions[0].port ? sessions[0].port : 123);
+		}
+		resolve(ntp, where, "123");
+	}
+	u->t = ntp;
+	build_templates(u, sessions, num_sessions, (size_t)opt.templates);
+	return num_sessions;
+}
+
+/* print_header describes the run (the opening of the JSON object with
+ * --json) */
+static void print_header(const struct udp *u, const struct target *ntp,
+                         const struct session *sessions, size_t num_sessions)
+{
+	uint64_t clients = (uint64_t)opt.ports * (uint64_t)opt.src_addrs;
+	if (opt.json) {
+		printf("{\"mode\":\"%s\",\"target\":\"%s\",\"ports\":%d,\"src_addrs\":%d,"
+		       "\"distinct_clients\":%llu,",
+		       u->nts ? "nts" : "ntp", ntp->text, opt.ports, opt.src_addrs,
+		       (unsigned long long)clients);
+		if (u->nts) {
+			printf("\"replayed\":true,\"templates\":%d,\"sessions\":%zu,\"aead\":%u,"
+			       "\"placeholders\":%d,\"verify_every\":%d,",
+			       opt.templates, num_sessions, sessions[0].aead, opt.placeholders,
+			       opt.verify_every);
+		} else {
+			printf("\"replayed\":false,\"verify_every\":1,");
+		}
+		printf("\"steps\":[");
+	} else {
+		printf("nts-bench %s %s: %d source ports x %d source addresses = %llu clients, "
+		       "%.2f s per step\n",
+		       u->nts ? "nts" : "ntp", ntp->text, opt.ports, opt.src_addrs,
+		       (unsigned long long)clients, opt.duration);
+		if (u->nts) {
+			printf("  NTS: %zu session(s) (AEAD %u), %d pre-built requests REPLAYED "
+			       "(stateless responders answer replays), %d placeholder(s);\n"
+			       "  every response matched by UID, 1 in %d fully verified "
+			       "(S2C authenticator, %d cookies, origin)\n",
+			       num_sessions, sessions[0].aead, opt.templates, opt.placeholders,
+			       opt.verify_every, 1 + opt.placeholders);
+		} else {
+			printf("  plain NTPv4: every response checked (mode, origin echo, T3 >= "
+			       "T2)\n");
+		}
+	}
+}
+
 static int udp_main(const char *target)
 {
 	static struct udp u; /* large: keep it off the stack */
 	static struct session sessions[MAX_SESSION];
-	struct target ke, ntp;
+	struct target ntp;
 	size_t num_sessions = 0;
 
 	u.nts = opt.mode == MODE_NTS;
 	if (u.nts) {
-		resolve(&ke, target, "4460");
-		struct ke_stats *st = malloc(sizeof(*st));
-		if (st == NULL) {
-			die(EXIT_SETUP, "out of memory");
-		}
-		int conc = opt.sessions < 16 ? opt.sessions : 16;
-		ke_bench(st, &ke, conc, 60.0, (uint64_t)opt.sessions, sessions, MAX_SESSION,
-		         &num_sessions);
-		if (num_sessions != (size_t)opt.sessions) {
-			die(EXIT_SETUP, "NTS-KE with %s: %zu of %d sessions established", ke.text,
-			    num_sessions, opt.sessions);
-		}
-		free(st);
-		if (opt.ntp != NULL) {
-			resolve(&ntp, opt.ntp, "123");
-		} else {
-			char where[300];
-			const char *srv = sessions[0].server[0] ? sessions[0].server : NULL;
-			char host[256], port[16];
-			split_host_port(target, host, sizeof(host), port, sizeof(port), "4460");
-			if (srv != NULL && strchr(srv, ':') != NULL) {
-				snprintf(where, sizeof(where), "[%s]:%u", srv,
-				         sessions[0].port ? sessions[0].port : 123);
-			} else {
-				snprintf(where, sizeof(where), "%s:%u", srv != NULL ? srv : host,
-				         sessions[0].port ? sessions[0].port : 123);
-			}
-			resolve(&ntp, where, "123");
-		}
-		u.t = &ntp;
-		build_templates(&u, sessions, num_sessions, (size_t)opt.templates);
+		num_sessions = nts_setup(&u, &ntp, sessions, target);
 	} else {
 		resolve(&ntp, target, "123");
 		u.t = &ntp;
@@ -1155,38 +1200,7 @@ static int udp_main(const char *target)
 			rates[num++] = opt.rates[i];
 		}
 	}
-	uint64_t clients = (uint64_t)opt.ports * (uint64_t)opt.src_addrs;
-	if (opt.json) {
-		printf("{\"mode\":\"%s\",\"target\":\"%s\",\"ports\":%d,\"src_addrs\":%d,"
-		       "\"distinct_clients\":%llu,",
-		       u.nts ? "nts" : "ntp", ntp.text, opt.ports, opt.src_addrs,
-		       (unsigned long long)clients);
-		if (u.nts) {
-			printf("\"replayed\":true,\"templates\":%d,\"sessions\":%zu,\"aead\":%u,"
-			       "\"placeholders\":%d,\"verify_every\":%d,",
-			       opt.templates, num_sessions, sessions[0].aead, opt.placeholders,
-			       opt.verify_every);
-		} else {
-			printf("\"replayed\":false,\"verify_every\":1,");
-		}
-		printf("\"steps\":[");
-	} else {
-		printf("nts-bench %s %s: %d source ports x %d source addresses = %llu clients, "
-		       "%.2f s per step\n",
-		       u.nts ? "nts" : "ntp", ntp.text, opt.ports, opt.src_addrs,
-		       (unsigned long long)clients, opt.duration);
-		if (u.nts) {
-			printf("  NTS: %zu session(s) (AEAD %u), %d pre-built requests REPLAYED "
-			       "(stateless responders answer replays), %d placeholder(s);\n"
-			       "  every response matched by UID, 1 in %d fully verified "
-			       "(S2C authenticator, %d cookies, origin)\n",
-			       num_sessions, sessions[0].aead, opt.templates, opt.placeholders,
-			       opt.verify_every, 1 + opt.placeholders);
-		} else {
-			printf("  plain NTPv4: every response checked (mode, origin echo, T3 >= "
-			       "T2)\n");
-		}
-	}
+	print_header(&u, &ntp, sessions, num_sessions);
 	uint64_t total_valid = 0, total_bad = 0;
 	for (size_t i = 0; i < num; i++) {
 		struct udp_stats *st = malloc(sizeof(*st));
@@ -1224,17 +1238,122 @@ static void usage(void)
 	exit(EXIT_USAGE);
 }
 
-static int parse_int(const char *s, long lo, long hi)
+static int parse_int(const char *s, int lo, int hi)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+	int v;
+	if (!num_parse_int(&v, s, lo, hi)) {
 		usage();
 	}
-	return (int)v;
+	return v;
 }
 
-int main(int argc, char **argv)
+/* parse_seconds: a decimal number of seconds in (0, |hi|] or, with
+ * |zero_ok|, [0, |hi|] */
+static double parse_seconds(const char *s, double hi, int zero_ok)
+{
+	double v;
+	if (!num_parse_double(&v, s, 0, hi) || (!zero_ok && v == 0)) {
+		usage();
+	}
+	return v;
+}
+
+/* set_number sets the numeric option |c| from |arg| (a usage error if it is
+ * not a number in range); 0 if |c| is not a numeric option. */
+static int set_number(int c, const char *arg)
+{
+	switch (c) {
+	case 'd':
+		opt.duration = parse_seconds(arg, 3600, 0);
+		break;
+	case 'n':
+		if (!num_parse_u64(&opt.count, arg, 1, UINT64_MAX)) {
+			usage();
+		}
+		break;
+	case 'C':
+		opt.concurrency = parse_int(arg, 1, 10000);
+		break;
+	case 'p':
+		opt.ports = parse_int(arg, 1, MAX_PORTS);
+		break;
+	case 'S':
+		opt.src_addrs = parse_int(arg, 1, 254 * 256 * 16);
+		break;
+	case 'P':
+		opt.placeholders = parse_int(arg, 0, NTS_MAX_PLACEHOLDERS);
+		break;
+	case 'E':
+		opt.sessions = parse_int(arg, 1, MAX_SESSION);
+		break;
+	case 'T':
+		opt.templates = parse_int(arg, 1, 1 << 20);
+		break;
+	case 'V':
+		opt.verify_every = parse_int(arg, 1, 1 << 20);
+		break;
+	case 't':
+		opt.timeout = parse_seconds(arg, 86400, 0);
+		break;
+	case 'D':
+		opt.drain = parse_seconds(arg, 60, 1);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* set_option sets option |c| from |arg| */
+static void set_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'j':
+		opt.json = 1;
+		break;
+	case 'a':
+		opt.ca = arg;
+		break;
+	case 's':
+		opt.sni = arg;
+		break;
+	case 'A':
+		if (!aead_parse_list(opt.aeads, NTS_ARRAY_SIZE(opt.aeads), &opt.num_aeads, arg)) {
+			fprintf(stderr,
+			        "nts-bench: --aead %s: ids this build implements "
+			        "(15, 17, 30), at most 4\n",
+			        arg);
+			usage();
+		}
+		break;
+	case 'r':
+		if (!bs_parse_rates(opt.rates, 1, &opt.num_rates, arg)) {
+			usage();
+		}
+		break;
+	case 'R':
+		if (!bs_parse_rates(opt.rates, MAX_RATES, &opt.num_rates, arg)) {
+			usage();
+		}
+		break;
+	case 'M':
+		opt.max = 1;
+		break;
+	case 'N':
+		opt.ntp = arg;
+		break;
+	case 'L':
+		opt.allow = arg;
+		break;
+	default:
+		if (!set_number(c, arg)) {
+			usage();
+		}
+	}
+}
+
+/* parse_options: the mode, then the options; usage errors exit 2 */
+static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"duration", required_argument, NULL, 'd'},
@@ -1274,95 +1393,7 @@ int main(int argc, char **argv)
 	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opt.duration = atof(optarg);
-			if (!(opt.duration > 0 && opt.duration <= 3600)) {
-				usage();
-			}
-			break;
-		case 'n': {
-			char *end;
-			opt.count = strtoull(optarg, &end, 10);
-			if (*end != '\0' || opt.count == 0) {
-				usage();
-			}
-			break;
-		}
-		case 'j':
-			opt.json = 1;
-			break;
-		case 'C':
-			opt.concurrency = parse_int(optarg, 1, 10000);
-			break;
-		case 'a':
-			opt.ca = optarg;
-			break;
-		case 's':
-			opt.sni = optarg;
-			break;
-		case 'A':
-			if (!aead_parse_list(opt.aeads, NTS_ARRAY_SIZE(opt.aeads), &opt.num_aeads,
-			                     optarg)) {
-				fprintf(stderr,
-				        "nts-bench: --aead %s: ids this build implements "
-				        "(15, 17, 30), at most 4\n",
-				        optarg);
-				usage();
-			}
-			break;
-		case 'r':
-			if (!bs_parse_rates(opt.rates, 1, &opt.num_rates, optarg)) {
-				usage();
-			}
-			break;
-		case 'R':
-			if (!bs_parse_rates(opt.rates, MAX_RATES, &opt.num_rates, optarg)) {
-				usage();
-			}
-			break;
-		case 'M':
-			opt.max = 1;
-			break;
-		case 'p':
-			opt.ports = parse_int(optarg, 1, MAX_PORTS);
-			break;
-		case 'S':
-			opt.src_addrs = parse_int(optarg, 1, 254 * 256 * 16);
-			break;
-		case 'P':
-			opt.placeholders = parse_int(optarg, 0, NTS_MAX_PLACEHOLDERS);
-			break;
-		case 'E':
-			opt.sessions = parse_int(optarg, 1, MAX_SESSION);
-			break;
-		case 'T':
-			opt.templates = parse_int(optarg, 1, 1 << 20);
-			break;
-		case 'V':
-			opt.verify_every = parse_int(optarg, 1, 1 << 20);
-			break;
-		case 'N':
-			opt.ntp = optarg;
-			break;
-		case 'L':
-			opt.allow = optarg;
-			break;
-		case 't':
-			opt.timeout = atof(optarg);
-			if (!(opt.timeout > 0)) {
-				usage();
-			}
-			break;
-		case 'D':
-			opt.drain = atof(optarg);
-			if (!(opt.drain >= 0 && opt.drain <= 60)) {
-				usage();
-			}
-			break;
-		default:
-			usage();
-		}
+		set_option(c, optarg);
 	}
 	if (optind != argc - 1) {
 		usage();
@@ -1374,6 +1405,11 @@ int main(int argc, char **argv)
 	if (opt.mode != MODE_KE && opt.max && opt.num_rates > 0) {
 		usage();
 	}
+}
+
+int main(int argc, char **argv)
+{
+	parse_options(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_TIMERSLACK, 1UL); /* pacing: wake up on time */
 	if (opt.mode == MODE_KE) {

@@ -41,6 +41,7 @@
 #include "common/keyhost.h"
 #include "common/keyring.h"
 #include "common/keys.h"
+#include "common/numparse.h"
 #include "common/smem.h"
 #include "common/wbuf.h"
 
@@ -478,15 +479,28 @@ static void cmd_genbox(void)
 	}
 }
 
+static void usage(void) __attribute__((noreturn));
+
+/* parse_uint and parse_time: a bad number is a usage error (exit 2) */
 static unsigned parse_uint(const char *s, const char *what, unsigned max)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || v > max) {
-		die("bad %s: %s", what, s);
+	uint64_t v;
+	if (!num_parse_u64(&v, s, 0, max)) {
+		fprintf(stderr, "nts-keyctl: bad %s: %s (0..%u)\n", what, s, max);
+		usage();
 	}
 	return (unsigned)v;
+}
+
+/* times and epochs up to 2^40 (Unix seconds: the year 36812) */
+static int64_t parse_time(const char *s, const char *what)
+{
+	int64_t v;
+	if (!num_parse_i64(&v, s, 0, INT64_C(1) << 40)) {
+		fprintf(stderr, "nts-keyctl: bad %s: %s (a non-negative integer)\n", what, s);
+		usage();
+	}
+	return v;
 }
 
 static void usage(void)
@@ -503,7 +517,76 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* set_option sets option |c| from |arg|; a bad number is a usage error */
+static void set_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'd':
+		opt.dir = arg;
+		break;
+	case 'm':
+		opt.master = arg;
+		break;
+	case 'r':
+		opt.role = arg;
+		break;
+	case 'o':
+		opt.out = arg;
+		break;
+	case 's':
+		opt.seal_to = arg;
+		break;
+	case 'f':
+		opt.file = arg;
+		break;
+	case 'p':
+		opt.pub = arg;
+		break;
+	case 'b':
+		opt.box_secret = arg;
+		break;
+	case 'S':
+		opt.out_secret = arg;
+		break;
+	case 'P':
+		opt.out_public = arg;
+		break;
+	case 'O':
+		opt.owner = arg;
+		break;
+	case 'F':
+		opt.force = 1;
+		break;
+	case 'E':
+		opt.epoch_len = parse_uint(arg, "epoch length", 604800);
+		break;
+	case 'w':
+		opt.window = parse_uint(arg, "window", 65535);
+		break;
+	case 'l':
+		opt.lead = parse_uint(arg, "lead", 1000);
+		break;
+	case 'e':
+		opt.every = parse_uint(arg, "every", 100000);
+		break;
+	case 'a':
+		opt.activation = parse_time(arg, "activation epoch");
+		opt.has_activation = 1;
+		break;
+	case 'n':
+		opt.now = parse_time(arg, "time (--now)");
+		break;
+	case 'L':
+		opt.lock_timeout = parse_uint(arg, "lock timeout", 86400);
+		break;
+	default:
+		usage();
+	}
+}
+
+/* parse_options sets opt from the options after the command; a bad one is a
+ * usage error (exit 2). */
+static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"dir", required_argument, NULL, 'd'},
@@ -529,80 +612,24 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		set_option(c, optarg);
+	}
+	if (optind != argc) {
+		usage();
+	}
+}
+
+int main(int argc, char **argv)
+{
 	if (argc < 2 || !smem_init()) {
 		usage();
 	}
 	(void)smem_harden_process();
 	const char *cmd = argv[1];
 	opt.now = (int64_t)time(NULL);
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			opt.dir = optarg;
-			break;
-		case 'E':
-			opt.epoch_len = parse_uint(optarg, "epoch length", 604800);
-			break;
-		case 'w':
-			opt.window = parse_uint(optarg, "window", 65535);
-			break;
-		case 'm':
-			opt.master = optarg;
-			break;
-		case 'l':
-			opt.lead = parse_uint(optarg, "lead", 1000);
-			break;
-		case 'e':
-			opt.every = parse_uint(optarg, "every", 100000);
-			break;
-		case 'a':
-			opt.activation = (int64_t)strtoll(optarg, NULL, 10);
-			opt.has_activation = 1;
-			break;
-		case 'r':
-			opt.role = optarg;
-			break;
-		case 'o':
-			opt.out = optarg;
-			break;
-		case 's':
-			opt.seal_to = optarg;
-			break;
-		case 'f':
-			opt.file = optarg;
-			break;
-		case 'p':
-			opt.pub = optarg;
-			break;
-		case 'b':
-			opt.box_secret = optarg;
-			break;
-		case 'S':
-			opt.out_secret = optarg;
-			break;
-		case 'P':
-			opt.out_public = optarg;
-			break;
-		case 'n':
-			opt.now = (int64_t)strtoll(optarg, NULL, 10);
-			break;
-		case 'O':
-			opt.owner = optarg;
-			break;
-		case 'F':
-			opt.force = 1;
-			break;
-		case 'L':
-			opt.lock_timeout = parse_uint(optarg, "lock timeout", 86400);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc) {
-		usage();
-	}
+	parse_options(argc, argv);
 	umask(077);
 	if (strcmp(cmd, "genbox") == 0) {
 		cmd_genbox();

@@ -34,6 +34,8 @@
 
 #include "common/fileio.h"
 #include "common/hostport.h"
+#include "common/numparse.h"
+#include "tls/ntske_keys.h"
 #include "proto/ntske.h"
 #include "proto/nts.h"
 
@@ -163,15 +165,10 @@ static void explain_verify_failure(long v, const char *name)
 	}
 }
 
-static void key_exchange(struct session *s, const char *target)
+/* tls_connect opens the TLS 1.3 connection to the NTS-KE server (ALPN
+ * ntske/1, verified against --ca unless --insecure); exits on failure. */
+static SSL *tls_connect(SSL_CTX **out_ctx, int *out_fd, const char *host, const char *port)
 {
-	char host[256], port[16];
-	uint8_t req[64], resp[65536];
-	size_t req_len, resp_len = 0;
-	int is_ip;
-
-	step = "nts-ke";
-	split_host_port(target, host, sizeof(host), port, sizeof(port), "4460");
 	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
@@ -192,7 +189,7 @@ static void key_exchange(struct session *s, const char *target)
 	SSL_set_fd(ssl, fd);
 	const char *name = opt.sni != NULL ? opt.sni : host;
 	struct in6_addr tmp;
-	is_ip = inet_pton(AF_INET, name, &tmp) == 1 || inet_pton(AF_INET6, name, &tmp) == 1;
+	int is_ip = inet_pton(AF_INET, name, &tmp) == 1 || inet_pton(AF_INET6, name, &tmp) == 1;
 	if (!is_ip) {
 		SSL_set_tlsext_host_name(ssl, name);
 	}
@@ -212,6 +209,17 @@ static void key_exchange(struct session *s, const char *target)
 		ERR_error_string_n(e, buf, sizeof(buf));
 		fail(EXIT_KE, "TLS handshake failed: %s", e != 0 ? buf : "connection closed");
 	}
+	*out_ctx = ctx;
+	*out_fd = fd;
+	return ssl;
+}
+
+/* exchange sends the request and reads the response (up to its End of
+ * Message, or what came before the server closed) into |resp|. */
+static size_t exchange(SSL *ssl, uint8_t *resp, size_t resp_cap)
+{
+	uint8_t req[64];
+	size_t req_len, resp_len = 0;
 	CBB cbb;
 	CBB_init_fixed(&cbb, req, sizeof(req));
 	if (!ntske_build_request(&cbb, opt.aeads, opt.num_aeads, 1) ||
@@ -222,17 +230,24 @@ static void key_exchange(struct session *s, const char *target)
 		fail(EXIT_KE, "cannot send request");
 	}
 	for (;;) {
-		int n = SSL_read(ssl, resp + resp_len, (int)(sizeof(resp) - resp_len));
+		int n = SSL_read(ssl, resp + resp_len, (int)(resp_cap - resp_len));
 		if (n <= 0) {
 			break;
 		}
 		resp_len += (size_t)n;
 		size_t msg_len;
 		if (ntske_stream_status(resp, resp_len, &msg_len) == NTSKE_STREAM_COMPLETE) {
-			resp_len = msg_len;
-			break;
+			return msg_len;
 		}
 	}
+	return resp_len;
+}
+
+/* take_response parses the response into |s|: the AEAD, the exported keys,
+ * the cookies and the NTP server (|host| port 123 by default). */
+static void take_response(struct session *s, SSL *ssl, const uint8_t *resp, size_t resp_len,
+                          const char *host)
+{
 	struct ntske_response_view v;
 	CBS cbs;
 	CBS_init(&cbs, resp, resp_len);
@@ -255,14 +270,7 @@ static void key_exchange(struct session *s, const char *target)
 	s->key_len = aead_key_len(v.aead);
 	/* the RFC context always; the server echoes chrony's record 1024 when it
 	 * chose AEAD 30, and we send that record, so both sides agree */
-	uint8_t c[NTSKE_EXPORTER_CONTEXT_LEN];
-	ntske_exporter_context(c, NTSKE_PROTO_NTPV4, v.aead, 0);
-	int ok = SSL_export_keying_material(ssl, s->c2s, s->key_len, NTSKE_EXPORTER_LABEL,
-	                                    sizeof(NTSKE_EXPORTER_LABEL) - 1, c, sizeof(c), 1);
-	ntske_exporter_context(c, NTSKE_PROTO_NTPV4, v.aead, 1);
-	ok = ok && SSL_export_keying_material(ssl, s->s2c, s->key_len, NTSKE_EXPORTER_LABEL,
-	                                      sizeof(NTSKE_EXPORTER_LABEL) - 1, c, sizeof(c), 1);
-	if (!ok) {
+	if (!nke_export_keys(s->c2s, s->s2c, s->key_len, ssl, v.aead)) {
 		fail(EXIT_KE, "TLS exporter failed");
 	}
 	for (size_t i = 0; i < v.num_cookies; i++) {
@@ -279,6 +287,20 @@ static void key_exchange(struct session *s, const char *target)
 		snprintf(s->server, sizeof(s->server), "%s", host);
 	}
 	s->port = v.port != 0 ? v.port : 123;
+}
+
+static void key_exchange(struct session *s, const char *target)
+{
+	char host[256], port[16];
+	static uint8_t resp[65536];
+	SSL_CTX *ctx;
+	int fd;
+
+	step = "nts-ke";
+	split_host_port(target, host, sizeof(host), port, sizeof(port), "4460");
+	SSL *ssl = tls_connect(&ctx, &fd, host, port);
+	size_t resp_len = exchange(ssl, resp, sizeof(resp));
+	take_response(s, ssl, resp, resp_len, host);
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
@@ -500,7 +522,9 @@ static void usage(void)
 	exit(EXIT_USAGE);
 }
 
-int main(int argc, char **argv)
+/* parse_options sets opt from the command line; a bad option is a usage
+ * error (exit 2). */
+static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"ca", required_argument, NULL, 'a'},
@@ -518,7 +542,6 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
-	static struct session s;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -543,13 +566,19 @@ int main(int argc, char **argv)
 			opt.ntp = optarg;
 			break;
 		case 'c':
-			opt.count = atoi(optarg);
+			if (!num_parse_int(&opt.count, optarg, 1, 100)) {
+				usage();
+			}
 			break;
 		case 't':
-			opt.timeout = atof(optarg);
+			if (!num_parse_double(&opt.timeout, optarg, 0, 86400) || opt.timeout <= 0) {
+				usage();
+			}
 			break;
 		case 'p':
-			opt.placeholders = atoi(optarg);
+			if (!num_parse_int(&opt.placeholders, optarg, 0, NTS_MAX_PLACEHOLDERS)) {
+				usage();
+			}
 			break;
 		case 'j':
 			opt.json = 1;
@@ -567,10 +596,37 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (opt.count < 1 || opt.count > 100 || opt.timeout <= 0 || opt.placeholders < 0 ||
-	    opt.placeholders > NTS_MAX_PLACEHOLDERS || opt.num_aeads == 0) {
+	if (opt.num_aeads == 0) {
 		usage();
 	}
+}
+
+/* print_sample prints one authenticated sample (a JSON line with --json) */
+static void print_sample(const struct session *s, const struct sample *smp, int got,
+                         const char *host, const char *port)
+{
+	char refid[16];
+	snprintf(refid, sizeof(refid), "%08x", smp->h.refid);
+	if (opt.json) {
+		printf("{\"ok\":true,\"authenticated\":true,\"ke\":%s,\"server\":\"%s\","
+		       "\"port\":%s,\"aead\":%u,\"offset\":%.9f,\"delay\":%.9f,"
+		       "\"stratum\":%u,\"leap\":%u,\"refid\":\"%s\",\"new_cookies\":%d,"
+		       "\"cookies_left\":%d}\n",
+		       opt.load != NULL ? "false" : "true", host, port, s->aead, smp->offset,
+		       smp->delay, smp->h.stratum, smp->h.leap, refid, got, s->num_cookies);
+	} else {
+		printf("%s:%s: NTS-authenticated (AEAD %u)  offset %+.6f s  delay %.6f s  "
+		       "stratum %u  leap %u  refid %s  cookies %d (+%d)\n",
+		       host, port, s->aead, smp->offset, smp->delay, smp->h.stratum, smp->h.leap,
+		       refid, s->num_cookies, got);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct session s;
+
+	parse_options(argc, argv);
 	if (opt.plain) {
 		if (optind != argc - 1) {
 			usage();
@@ -604,21 +660,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.count; i++) {
 		struct sample smp;
 		int got = nts_query(&s, fd, &smp);
-		char refid[16];
-		snprintf(refid, sizeof(refid), "%08x", smp.h.refid);
-		if (opt.json) {
-			printf("{\"ok\":true,\"authenticated\":true,\"ke\":%s,\"server\":\"%s\","
-			       "\"port\":%s,\"aead\":%u,\"offset\":%.9f,\"delay\":%.9f,"
-			       "\"stratum\":%u,\"leap\":%u,\"refid\":\"%s\",\"new_cookies\":%d,"
-			       "\"cookies_left\":%d}\n",
-			       opt.load != NULL ? "false" : "true", host, port, s.aead, smp.offset,
-			       smp.delay, smp.h.stratum, smp.h.leap, refid, got, s.num_cookies);
-		} else {
-			printf("%s:%s: NTS-authenticated (AEAD %u)  offset %+.6f s  delay %.6f s  "
-			       "stratum %u  leap %u  refid %s  cookies %d (+%d)\n",
-			       host, port, s.aead, smp.offset, smp.delay, smp.h.stratum, smp.h.leap,
-			       refid, s.num_cookies, got);
-		}
+		print_sample(&s, &smp, got, host, port);
 		if (i + 1 < opt.count) {
 			usleep(200000);
 		}
