@@ -8,7 +8,6 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 
-
 int aead_supported(uint16_t id)
 {
 	return aead_key_len(id) != 0;

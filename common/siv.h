@@ -43,7 +43,7 @@ struct siv_key {
 		struct {
 			AES_KEY mac; /* K1 */
 			AES_KEY ctr; /* K2 */
-		} p; /* SIV_IMPL_PORTABLE */
+		} p;                 /* SIV_IMPL_PORTABLE */
 		struct {
 			/* round keys in AES-NI byte order; unaligned loads, so
 			 * the key may live anywhere (sodium_malloc is unaligned) */

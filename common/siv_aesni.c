@@ -39,7 +39,7 @@ int siv_aesni_supported(void)
 
 #define LD(p)     _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define ST(p, x)  _mm_storeu_si128((__m128i *)(void *)(p), (x))
-#define RK(rk, i) LD((rk) + (size_t)(i) * SIV_BLOCK)
+#define RK(rk, i) LD((rk) + (size_t)(i)*SIV_BLOCK)
 
 /* ---- key expansion (FIPS 197 s5.2 with AESKEYGENASSIST) ---- */
 
@@ -50,11 +50,11 @@ AESNI static __m128i spread(__m128i key)
 	return _mm_xor_si128(key, _mm_slli_si128(key, 4));
 }
 
-#define EXP128(i, rcon)                                                                   \
-	do {                                                                              \
-		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, rcon), 0xff); \
-		k0 = _mm_xor_si128(spread(k0), g);                                        \
-		ST(rk + (i) * SIV_BLOCK, k0);                                                            \
+#define EXP128(i, rcon)                                                                            \
+	do {                                                                                       \
+		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, rcon), 0xff);          \
+		k0 = _mm_xor_si128(spread(k0), g);                                                 \
+		ST(rk + (i)*SIV_BLOCK, k0);                                                        \
 	} while (0)
 
 AESNI static void expand128(uint8_t *rk, const uint8_t *key)
@@ -76,16 +76,16 @@ AESNI static void expand128(uint8_t *rk, const uint8_t *key)
 
 /* Even round keys take RotWord+SubWord+rcon of the previous odd one, odd
  * round keys SubWord only of the previous even one. */
-#define EXP256(i, rcon)                                                                   \
-	do {                                                                              \
-		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k1, rcon), 0xff); \
-		k0 = _mm_xor_si128(spread(k0), g);                                        \
-		ST(rk + (i) * SIV_BLOCK, k0);                                                            \
-		if ((i) < 14) {                                                           \
-			g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, 0), 0xaa);    \
-			k1 = _mm_xor_si128(spread(k1), g);                                \
-			ST(rk + ((i) + 1) * SIV_BLOCK, k1);                                              \
-		}                                                                         \
+#define EXP256(i, rcon)                                                                            \
+	do {                                                                                       \
+		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k1, rcon), 0xff);          \
+		k0 = _mm_xor_si128(spread(k0), g);                                                 \
+		ST(rk + (i)*SIV_BLOCK, k0);                                                        \
+		if ((i) < 14) {                                                                    \
+			g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, 0), 0xaa);             \
+			k1 = _mm_xor_si128(spread(k1), g);                                         \
+			ST(rk + ((i) + 1) * SIV_BLOCK, k1);                                        \
+		}                                                                                  \
 	} while (0)
 
 AESNI static void expand256(uint8_t *rk, const uint8_t *key)
@@ -231,7 +231,8 @@ AESNI static void run_lanes(const struct siv_key *k, struct lane *l, size_t num_
 			size_t n = num_act - g < 4 ? num_act - g : 4;
 			for (size_t j = 0; j < n; j++) {
 				struct lane *a = act[g + j];
-				__m128i in = s < a->num_full ? LD(a->m + s * SIV_BLOCK) : LD(a->last);
+				__m128i in =
+				    s < a->num_full ? LD(a->m + s * SIV_BLOCK) : LD(a->last);
 				x[j] = _mm_xor_si128(a->x, in);
 			}
 			enc4(k->u.x.mac[0], k->rounds, x);
@@ -332,10 +333,9 @@ AESNI void siv_aesni_ctr(const struct siv_key *k, const uint8_t v[SIV_BLOCK], ui
 			CTR8(ROUND)
 		}
 		__m128i kl = RK(rk, rounds);
-#define LAST(j)                                                                   \
-	b##j = _mm_aesenclast_si128(b##j, kl);                                    \
-	ST(buf + (i + (j)) * SIV_BLOCK,                                           \
-	   _mm_xor_si128(b##j, LD(buf + (i + (j)) * SIV_BLOCK)));
+#define LAST(j)                                                                                    \
+	b##j = _mm_aesenclast_si128(b##j, kl);                                                     \
+	ST(buf + (i + (j)) * SIV_BLOCK, _mm_xor_si128(b##j, LD(buf + (i + (j)) * SIV_BLOCK)));
 		CTR8(LAST)
 	}
 	for (; i < nb; i++, c++) {

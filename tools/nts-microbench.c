@@ -10,6 +10,15 @@
  *   response seal           aead_seal of a typical response: AD = header +
  *                           UID field (84 bytes), plaintext = one cookie
  *                           field (104 bytes)
+ *   session keys            aead_ctx_init of c2s and s2c, as the responder
+ *                           does once per request
+ *   per request             cookie open + session keys + request
+ *                           authenticate + cookie seal + response seal
+ *
+ * With --siv portable|aesni it is instead a known-answer helper for
+ * tests/unit/siv_python.py: each stdin line "KEY PT AD1 AD2 ..." (hex, "-"
+ * for an empty string) gets one line "V||C" in hex on that SIV path; exit
+ * 77 (skip) if the path is not available on this CPU.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "common/aead.h"
+#include "common/siv.h"
 #include "proto/cookie.h"
 
 #define RUNS 15
@@ -164,8 +174,70 @@ static void cleanup_aead(struct aead_arg *a)
 	}
 }
 
+static size_t unhex(uint8_t *out, size_t max, const char *hex)
+{
+	size_t n = 0;
+	if (strcmp(hex, "-") == 0) {
+		return 0;
+	}
+	for (; hex[0] != '\0' && hex[1] != '\0' && n < max; hex += 2) {
+		unsigned v;
+		if (sscanf(hex, "%2x", &v) != 1) {
+			exit(2);
+		}
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/* siv_kat: the --siv mode described at the top. */
+static int siv_kat(const char *path)
+{
+	static char line[65536];
+	static uint8_t key[64], pt[8192], out[8192 + SIV_BLOCK], ad[SIV_MAX_COMPONENTS][4096];
+	enum siv_impl impl = strcmp(path, "aesni") == 0 ? SIV_IMPL_AESNI : SIV_IMPL_PORTABLE;
+
+	if (strcmp(path, "aesni") != 0 && strcmp(path, "portable") != 0) {
+		return 2;
+	}
+	if (!siv_impl_available(impl)) {
+		return 77;
+	}
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		struct siv_component c[SIV_MAX_COMPONENTS];
+		struct siv_key k;
+		size_t num_ad = 0, key_len, pt_len;
+		char *save = NULL, *tok = strtok_r(line, " \n", &save);
+		if (tok == NULL) {
+			continue;
+		}
+		key_len = unhex(key, sizeof(key), tok);
+		tok = strtok_r(NULL, " \n", &save);
+		pt_len = tok != NULL ? unhex(pt, sizeof(pt), tok) : 0;
+		while ((tok = strtok_r(NULL, " \n", &save)) != NULL &&
+		       num_ad < SIV_MAX_COMPONENTS) {
+			c[num_ad].data = ad[num_ad];
+			c[num_ad].len = unhex(ad[num_ad], sizeof(ad[0]), tok);
+			num_ad++;
+		}
+		if (!siv_key_init_impl(&k, key, key_len, impl) ||
+		    !siv_seal(&k, out, c, num_ad, pt, pt_len)) {
+			return 1;
+		}
+		for (size_t i = 0; i < pt_len + SIV_BLOCK; i++) {
+			printf("%02x", out[i]);
+		}
+		printf("\n");
+		siv_key_cleanup(&k);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--siv") == 0) {
+		return siv_kat(argv[2]);
+	}
 	long iters = argc > 1 ? atol(argv[1]) : 20000;
 	static struct aead_arg a;
 	struct cookie_arg c;

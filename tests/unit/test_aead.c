@@ -1,7 +1,9 @@
 /*
  * test_aead.c: known answers (RFC 5297 A.1/A.2, RFC 8452 C.1), a
  * cross-checked AES-SIV-CMAC-512 vector, round trips, tampering, in-place
- * operation and argument checks for every AEAD.
+ * operation and argument checks for every AEAD; the SIV vectors on both
+ * block-cipher paths and a differential test of the AES-NI path against
+ * the portable one (siv.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,165 @@ static void test_siv512_kat(void)
 	                strlen(pt), (const uint8_t *)ad, strlen(ad)));
 	CHECK_MEM(out, out_len, want, want_len);
 	aead_ctx_cleanup(&ctx);
+}
+
+static const enum siv_impl impls[] = {SIV_IMPL_PORTABLE, SIV_IMPL_AESNI};
+
+/* RFC 5297 A.1 and A.2 and the 512-bit vector on each path explicitly (the
+ * tests above go through whichever path this CPU picks). */
+static void test_rfc5297_each_path(void)
+{
+	uint8_t key[64], ad1[64], ad2[16], nonce[16], pt[64], want[80], out[80], back[80];
+	struct siv_key k;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!siv_impl_available(impls[i])) {
+			fprintf(stderr, "note: SIV path %d not available on this CPU\n", impls[i]);
+			CHECK(!siv_key_init_impl(&k, key, 32, impls[i]));
+			continue;
+		}
+		size_t key_len =
+		    unhex(key, "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+		size_t ad_len = unhex(ad1, "101112131415161718191a1b1c1d1e1f2021222324252627");
+		size_t pt_len = unhex(pt, "112233445566778899aabbccddee");
+		size_t want_len =
+		    unhex(want, "85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c");
+		struct siv_component c1 = {ad1, ad_len};
+		CHECK(siv_key_init_impl(&k, key, key_len, impls[i]));
+		CHECK_EQ(k.impl, impls[i]);
+		CHECK(siv_seal(&k, out, &c1, 1, pt, pt_len));
+		CHECK_MEM(out, pt_len + 16, want, want_len);
+		CHECK(siv_open(&k, back, &c1, 1, out, pt_len + 16));
+		CHECK_MEM(back, pt_len, pt, pt_len);
+		siv_key_cleanup(&k);
+
+		key_len =
+		    unhex(key, "7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f");
+		size_t ad1_len =
+		    unhex(ad1, "00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa9988"
+		               "7766554433221100");
+		size_t ad2_len = unhex(ad2, "102030405060708090a0");
+		size_t nonce_len = unhex(nonce, "09f911029d74e35bd84156c5635688c0");
+		pt_len =
+		    unhex(pt, "7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074"
+		              "207573696e67205349562d414553");
+		want_len =
+		    unhex(want, "7bdb6e3b432667eb06f4d14bff2fbd0fcb900f2fddbe404326601965c889bf17"
+		                "dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c485b62a3fd5c0d");
+		struct siv_component c[3] = {{ad1, ad1_len}, {ad2, ad2_len}, {nonce, nonce_len}};
+		CHECK(siv_key_init_impl(&k, key, key_len, impls[i]));
+		CHECK(siv_seal(&k, out, c, 3, pt, pt_len));
+		CHECK_MEM(out, pt_len + 16, want, want_len);
+		memcpy(back, out, pt_len + 16);
+		CHECK(siv_open(&k, back, c, 3, back, pt_len + 16)); /* in place */
+		CHECK_MEM(back, pt_len, pt, pt_len);
+		CHECK(!siv_open(&k, back, c + 1, 2, out, pt_len + 16));
+		out[20] ^= 1;
+		CHECK(!siv_open(&k, back, c, 3, out, pt_len + 16));
+		siv_key_cleanup(&k);
+
+		/* the 512-bit vector of test_siv512_kat */
+		for (int j = 0; j < 64; j++) {
+			key[j] = (uint8_t)j;
+		}
+		for (int j = 0; j < 16; j++) {
+			nonce[j] = (uint8_t)(100 + j);
+		}
+		const char *ad = "associated data";
+		const char *p = "AES-SIV-CMAC-512 known answer, cross-checked";
+		want_len =
+		    unhex(want, "f796802406595c7f04f741d91528f85a12d44129c9bd4daac8737fa614e6"
+		                "037954ea997ad830e67168063c050b7de445dc9badc3dc2326fb0052c819");
+		struct siv_component c5[2] = {{(const uint8_t *)ad, strlen(ad)}, {nonce, 16}};
+		CHECK(siv_key_init_impl(&k, key, 64, impls[i]));
+		CHECK(siv_seal(&k, out, c5, 2, (const uint8_t *)p, strlen(p)));
+		CHECK_MEM(out, strlen(p) + 16, want, want_len);
+		siv_key_cleanup(&k);
+	}
+}
+
+static size_t rnd(size_t n)
+{
+	uint32_t r;
+	RAND_bytes((uint8_t *)&r, sizeof(r));
+	return n == 0 ? 0 : r % n;
+}
+
+/* one_diff seals with both paths, compares, cross-opens and tampers. */
+static void one_diff(size_t key_len, size_t num_ad, const size_t *ad_len, size_t pt_len)
+{
+	static uint8_t key[64], ad[SIV_MAX_COMPONENTS][600], pt[2100];
+	static uint8_t out[2][2100 + 16], back[2100 + 16];
+	struct siv_component c[SIV_MAX_COMPONENTS];
+	struct siv_key k[2];
+
+	RAND_bytes(key, sizeof(key));
+	RAND_bytes(pt, pt_len + 1);
+	for (size_t i = 0; i < num_ad; i++) {
+		RAND_bytes(ad[i], ad_len[i] + 1);
+		c[i].data = ad[i];
+		c[i].len = ad_len[i];
+	}
+	CHECK(siv_key_init_impl(&k[0], key, key_len, SIV_IMPL_PORTABLE));
+	CHECK(siv_key_init_impl(&k[1], key, key_len, SIV_IMPL_AESNI));
+	for (int i = 0; i < 2; i++) {
+		CHECK(siv_seal(&k[i], out[i], c, num_ad, pt, pt_len));
+	}
+	if (memcmp(out[0], out[1], pt_len + 16) != 0) {
+		fprintf(stderr, "paths differ: key %zu, %zu components, pt %zu\n", key_len, num_ad,
+		        pt_len);
+		CHECK(0);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK(siv_open(&k[i], back, c, num_ad, out[1 - i], pt_len + 16));
+		CHECK(pt_len == 0 || memcmp(back, pt, pt_len) == 0);
+		/* a flipped bit anywhere fails on both paths */
+		size_t bit = rnd((pt_len + 16) * 8);
+		out[1 - i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		CHECK(!siv_open(&k[i], back, c, num_ad, out[1 - i], pt_len + 16));
+		out[1 - i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	siv_key_cleanup(&k[0]);
+	siv_key_cleanup(&k[1]);
+}
+
+/* The AES-NI path against the portable one: every plaintext length 0..100
+ * and random ones up to 2000, 0..8 components of random lengths (every
+ * length 0..100 in the first component too), both key sizes. */
+static void test_paths_differential(void)
+{
+	size_t ad_len[SIV_MAX_COMPONENTS];
+
+	if (!siv_impl_available(SIV_IMPL_AESNI)) {
+		fprintf(stderr, "note: no AES-NI, differential test skipped\n");
+		return;
+	}
+	for (size_t key_len = 32; key_len <= 64; key_len += 32) {
+		for (size_t len = 0; len <= 100; len++) {
+			for (size_t num_ad = 0; num_ad <= 3; num_ad++) {
+				for (size_t i = 0; i < num_ad; i++) {
+					ad_len[i] = i == 0 ? len : rnd(101);
+				}
+				one_diff(key_len, num_ad, ad_len, len);
+				one_diff(key_len, num_ad, ad_len, rnd(101));
+			}
+		}
+		for (int n = 0; n < 400; n++) {
+			size_t num_ad = rnd(SIV_MAX_COMPONENTS + 1);
+			for (size_t i = 0; i < num_ad; i++) {
+				ad_len[i] = rnd(4) == 0 ? rnd(600) : rnd(40);
+			}
+			one_diff(key_len, num_ad, ad_len, rnd(2001));
+		}
+		/* the NTS shapes: request (188-byte AD, nonce, empty), response
+		 * (84-byte AD, nonce, one cookie field), cookie (kid, nonce) */
+		ad_len[0] = 188, ad_len[1] = 16;
+		one_diff(key_len, 2, ad_len, 0);
+		ad_len[0] = 84;
+		one_diff(key_len, 2, ad_len, 104);
+		ad_len[0] = 4, ad_len[1] = 14;
+		one_diff(key_len, 2, ad_len, 66);
+	}
 }
 
 static void test_rfc8452(void)
@@ -272,6 +433,8 @@ int main(void)
 	test_rfc5297_a1();
 	test_rfc5297_a2();
 	test_siv512_kat();
+	test_rfc5297_each_path();
+	test_paths_differential();
 	test_rfc8452();
 	test_roundtrip_and_tamper();
 	test_arguments();
