@@ -41,7 +41,10 @@ int siv_aesni_supported(void)
 #define ST(p, x)  _mm_storeu_si128((__m128i *)(void *)(p), (x))
 #define RK(rk, i) LD((rk) + (size_t)(i)*SIV_BLOCK)
 
-/* ---- key expansion (FIPS 197 s5.2 with AESKEYGENASSIST) ---- */
+/* ---- key expansion (FIPS 197 s5.2) ----
+ * SubWord(RotWord(w)) ^ rcon without AESKEYGENASSIST (slow on many Intel
+ * cores): broadcast the rotated word into all four columns with PSHUFB,
+ * where ShiftRows is a no-op, and let AESENCLAST do SubBytes and the rcon. */
 
 AESNI static __m128i spread(__m128i key)
 {
@@ -50,56 +53,43 @@ AESNI static __m128i spread(__m128i key)
 	return _mm_xor_si128(key, _mm_slli_si128(key, 4));
 }
 
-#define EXP128(i, rcon)                                                                            \
-	do {                                                                                       \
-		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, rcon), 0xff);          \
-		k0 = _mm_xor_si128(spread(k0), g);                                                 \
-		ST(rk + (i)*SIV_BLOCK, k0);                                                        \
-	} while (0)
-
 AESNI static void expand128(uint8_t *rk, const uint8_t *key)
 {
+	const __m128i rot =
+	    _mm_set_epi8(12, 15, 14, 13, 12, 15, 14, 13, 12, 15, 14, 13, 12, 15, 14, 13);
 	__m128i k0 = LD(key);
+	int rcon = 1;
 	ST(rk, k0);
-	EXP128(1, 0x01);
-	EXP128(2, 0x02);
-	EXP128(3, 0x04);
-	EXP128(4, 0x08);
-	EXP128(5, 0x10);
-	EXP128(6, 0x20);
-	EXP128(7, 0x40);
-	EXP128(8, 0x80);
-	EXP128(9, 0x1b);
-	EXP128(10, 0x36);
+	for (int i = 1; i <= 10; i++) {
+		__m128i t = _mm_aesenclast_si128(_mm_shuffle_epi8(k0, rot), _mm_set1_epi32(rcon));
+		k0 = _mm_xor_si128(spread(k0), t);
+		ST(rk + i * SIV_BLOCK, k0);
+		rcon = (rcon << 1) ^ (0x11b & -(rcon >> 7));
+	}
 	k0 = _mm_setzero_si128();
 }
 
-/* Even round keys take RotWord+SubWord+rcon of the previous odd one, odd
- * round keys SubWord only of the previous even one. */
-#define EXP256(i, rcon)                                                                            \
-	do {                                                                                       \
-		__m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k1, rcon), 0xff);          \
-		k0 = _mm_xor_si128(spread(k0), g);                                                 \
-		ST(rk + (i)*SIV_BLOCK, k0);                                                        \
-		if ((i) < 14) {                                                                    \
-			g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(k0, 0), 0xaa);             \
-			k1 = _mm_xor_si128(spread(k1), g);                                         \
-			ST(rk + ((i) + 1) * SIV_BLOCK, k1);                                        \
-		}                                                                                  \
-	} while (0)
-
+/* Even round keys take SubWord(RotWord()) ^ rcon of the previous odd one,
+ * odd round keys SubWord() alone of the previous even one. */
 AESNI static void expand256(uint8_t *rk, const uint8_t *key)
 {
+	const __m128i rot =
+	    _mm_set_epi8(12, 15, 14, 13, 12, 15, 14, 13, 12, 15, 14, 13, 12, 15, 14, 13);
 	__m128i k0 = LD(key), k1 = LD(key + 16);
+	int rcon = 1;
 	ST(rk, k0);
 	ST(rk + SIV_BLOCK, k1);
-	EXP256(2, 0x01);
-	EXP256(4, 0x02);
-	EXP256(6, 0x04);
-	EXP256(8, 0x08);
-	EXP256(10, 0x10);
-	EXP256(12, 0x20);
-	EXP256(14, 0x40);
+	for (int i = 2; i <= 14; i += 2) {
+		__m128i t = _mm_aesenclast_si128(_mm_shuffle_epi8(k1, rot), _mm_set1_epi32(rcon));
+		k0 = _mm_xor_si128(spread(k0), t);
+		ST(rk + i * SIV_BLOCK, k0);
+		rcon <<= 1;
+		if (i < 14) {
+			t = _mm_aesenclast_si128(_mm_shuffle_epi32(k0, 0xff), _mm_setzero_si128());
+			k1 = _mm_xor_si128(spread(k1), t);
+			ST(rk + (i + 1) * SIV_BLOCK, k1);
+		}
+	}
 	k0 = k1 = _mm_setzero_si128();
 }
 
@@ -132,28 +122,32 @@ AESNI static void enc4(const uint8_t *rk, int rounds, __m128i x[4])
 	x[3] = _mm_aesenclast_si128(d, k);
 }
 
-/* dbl: multiplication by x in GF(2^128) (RFC 5297 s2.3), branch-free. */
-static void dbl(uint8_t b[SIV_BLOCK])
+/* dbl: multiplication by x in GF(2^128) (RFC 5297 s2.3) on a block in
+ * wire (big-endian) byte order; branch-free. */
+AESNI static __m128i dbl(__m128i b)
 {
-	uint64_t hi = 0, lo = 0;
-	for (int i = 0; i < 8; i++) {
-		hi = hi << 8 | b[i];
-		lo = lo << 8 | b[8 + i];
+	const __m128i rev = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	__m128i x = _mm_shuffle_epi8(b, rev); /* now a little-endian 128-bit integer */
+	__m128i top = _mm_srai_epi32(_mm_shuffle_epi32(x, 0xff), 31); /* all ones if msb */
+	__m128i carry = _mm_slli_si128(_mm_srli_epi64(x, 63), 8);     /* low qword -> high */
+	x = _mm_or_si128(_mm_slli_epi64(x, 1), carry);
+	x = _mm_xor_si128(x, _mm_and_si128(top, _mm_set_epi32(0, 0, 0, 0x87)));
+	return _mm_shuffle_epi8(x, rev);
+}
+
+/* load_pad reads |n| < 16 bytes and appends the 10* padding. */
+static __m128i load_pad(const uint8_t *m, size_t n)
+{
+	uint8_t b[SIV_BLOCK] = {0};
+	if (n > 0) {
+		memcpy(b, m, n);
 	}
-	uint64_t carry = hi >> 63;
-	hi = hi << 1 | lo >> 63;
-	lo = (lo << 1) ^ (0x87 & (0 - carry));
-	for (int i = 7; i >= 0; i--) {
-		b[i] = (uint8_t)hi;
-		b[8 + i] = (uint8_t)lo;
-		hi >>= 8;
-		lo >>= 8;
-	}
+	b[n] = 0x80;
+	return LD(b);
 }
 
 AESNI void siv_aesni_key(struct siv_key *k, const uint8_t *key, size_t key_len)
 {
-	uint8_t l[SIV_BLOCK];
 	size_t half = key_len / 2;
 
 	k->rounds = half == 16 ? 10 : 14;
@@ -164,55 +158,48 @@ AESNI void siv_aesni_key(struct siv_key *k, const uint8_t *key, size_t key_len)
 		expand256(k->u.x.mac[0], key);
 		expand256(k->u.x.ctr[0], key + half);
 	}
-	ST(l, enc1(k->u.x.mac[0], k->rounds, _mm_setzero_si128()));
-	memcpy(k->sub1, l, SIV_BLOCK);
-	dbl(k->sub1);
-	memcpy(k->sub2, k->sub1, SIV_BLOCK);
-	dbl(k->sub2);
+	__m128i sub1 = dbl(enc1(k->u.x.mac[0], k->rounds, _mm_setzero_si128()));
+	ST(k->sub1, sub1);
+	ST(k->sub2, dbl(sub1));
 	/* d0 = CMAC(K1, 0^128): one full block, so zero ^ K1' */
-	ST(k->d0, enc1(k->u.x.mac[0], k->rounds, LD(k->sub1)));
-	sodium_memzero(l, sizeof(l));
+	ST(k->d0, enc1(k->u.x.mac[0], k->rounds, sub1));
+	sub1 = _mm_setzero_si128();
 }
 
-/* One CMAC chain: |num_full| blocks read from |m|, then, if |has_last|,
- * the prepared final block |last|. */
+/* One CMAC chain: |num_full| blocks read from |m|, then the prepared final
+ * block |last| if num_blocks says there is one more. */
 struct lane {
 	const uint8_t *m;
 	size_t num_full;
 	size_t num_blocks;
-	uint8_t last[SIV_BLOCK];
+	__m128i last;
 	__m128i x;
 };
 
-/* final_block prepares the last CMAC block of a |len|-byte message at |m|
- * (len may be 0) into |lane| and counts its blocks. */
-static void lane_init(struct lane *l, const struct siv_key *k, const uint8_t *m, size_t len)
+/* lane_init sets up the CMAC of the |len|-byte message at |m| (len may be
+ * 0): all blocks but the last from memory, the last padded and masked. */
+AESNI static void lane_init(struct lane *l, const struct siv_key *k, const uint8_t *m, size_t len)
 {
 	size_t nb = len == 0 ? 1 : (len + SIV_BLOCK - 1) / SIV_BLOCK;
 	size_t rem = len - (nb - 1) * SIV_BLOCK; /* 0..16, 0 only for len 0 */
-	const uint8_t *sub = rem == SIV_BLOCK ? k->sub1 : k->sub2;
 
 	l->m = m;
 	l->num_full = nb - 1;
 	l->num_blocks = nb;
-	memset(l->last, 0, SIV_BLOCK);
-	if (rem > 0) {
-		memcpy(l->last, m + (nb - 1) * SIV_BLOCK, rem);
+	if (rem == SIV_BLOCK) {
+		l->last = _mm_xor_si128(LD(m + (nb - 1) * SIV_BLOCK), LD(k->sub1));
+	} else {
+		l->last = _mm_xor_si128(load_pad(m + (nb - 1) * SIV_BLOCK, rem), LD(k->sub2));
 	}
-	if (rem < SIV_BLOCK) {
-		l->last[rem] = 0x80;
-	}
-	for (int i = 0; i < SIV_BLOCK; i++) {
-		l->last[i] ^= sub[i];
-	}
+	l->x = _mm_setzero_si128();
 }
 
-/* run_lanes advances all chains to their ends, four at a time per step. */
+/* run_lanes advances all chains to their ends: one block of every chain
+ * per step, four AES pipelines side by side. */
 AESNI static void run_lanes(const struct siv_key *k, struct lane *l, size_t num_lanes)
 {
 	size_t steps = 0;
 	for (size_t i = 0; i < num_lanes; i++) {
-		l[i].x = _mm_setzero_si128();
 		if (l[i].num_blocks > steps) {
 			steps = l[i].num_blocks;
 		}
@@ -231,8 +218,7 @@ AESNI static void run_lanes(const struct siv_key *k, struct lane *l, size_t num_
 			size_t n = num_act - g < 4 ? num_act - g : 4;
 			for (size_t j = 0; j < n; j++) {
 				struct lane *a = act[g + j];
-				__m128i in =
-				    s < a->num_full ? LD(a->m + s * SIV_BLOCK) : LD(a->last);
+				__m128i in = s < a->num_full ? LD(a->m + s * SIV_BLOCK) : a->last;
 				x[j] = _mm_xor_si128(a->x, in);
 			}
 			enc4(k->u.x.mac[0], k->rounds, x);
@@ -248,9 +234,8 @@ AESNI void siv_aesni_s2v(const struct siv_key *k, uint8_t v[SIV_BLOCK],
                          size_t p_len)
 {
 	struct lane l[SIV_MAX_COMPONENTS + 1];
-	uint8_t d[SIV_BLOCK], t[SIV_BLOCK], tail[2 * SIV_BLOCK];
 	size_t num_lanes = num_ad, pre = 0;
-	__m128i x;
+	__m128i d, x;
 
 	for (size_t i = 0; i < num_ad; i++) {
 		lane_init(&l[i], k, ad[i].data, ad[i].len);
@@ -261,47 +246,36 @@ AESNI void siv_aesni_s2v(const struct siv_key *k, uint8_t v[SIV_BLOCK],
 		l[num_lanes].m = p;
 		l[num_lanes].num_full = pre;
 		l[num_lanes].num_blocks = pre;
+		l[num_lanes].x = _mm_setzero_si128();
 		num_lanes++;
 	}
 	run_lanes(k, l, num_lanes);
 
-	memcpy(d, k->d0, SIV_BLOCK);
+	d = LD(k->d0);
 	for (size_t i = 0; i < num_ad; i++) {
-		dbl(d);
-		ST(t, l[i].x);
-		for (int j = 0; j < SIV_BLOCK; j++) {
-			d[j] ^= t[j];
-		}
+		d = _mm_xor_si128(dbl(d), l[i].x);
 	}
 	if (p_len >= SIV_BLOCK) {
-		size_t tail_len = p_len - pre * SIV_BLOCK; /* 16..31 */
-		memset(tail, 0, sizeof(tail));
-		memcpy(tail, p + pre * SIV_BLOCK, tail_len);
-		for (int j = 0; j < SIV_BLOCK; j++) {
-			tail[tail_len - SIV_BLOCK + (size_t)j] ^= d[j];
-		}
+		/* the last 16..31 bytes, with D xored onto their last 16 */
+		size_t tail_len = p_len - pre * SIV_BLOCK, over = tail_len - SIV_BLOCK;
+		const uint8_t *t = p + pre * SIV_BLOCK;
 		x = l[num_ad].x;
-		if (tail_len == SIV_BLOCK) {
-			x = _mm_xor_si128(x, _mm_xor_si128(LD(tail), LD(k->sub1)));
+		if (over == 0) {
+			x = _mm_xor_si128(x, _mm_xor_si128(_mm_xor_si128(LD(t), d), LD(k->sub1)));
 		} else {
-			x = enc1(k->u.x.mac[0], k->rounds, _mm_xor_si128(x, LD(tail)));
-			tail[tail_len] = 0x80;
-			x = _mm_xor_si128(x, _mm_xor_si128(LD(tail + SIV_BLOCK), LD(k->sub2)));
+			uint8_t buf[2 * SIV_BLOCK] = {0};
+			memcpy(buf, t, tail_len);
+			ST(buf + over, _mm_xor_si128(LD(buf + over), d));
+			buf[tail_len] = 0x80;
+			x = enc1(k->u.x.mac[0], k->rounds, _mm_xor_si128(x, LD(buf)));
+			x = _mm_xor_si128(x, _mm_xor_si128(LD(buf + SIV_BLOCK), LD(k->sub2)));
+			sodium_memzero(buf, sizeof(buf));
 		}
 	} else {
-		dbl(d);
-		memset(t, 0, sizeof(t));
-		if (p_len > 0) {
-			memcpy(t, p, p_len);
-		}
-		t[p_len] = 0x80;
-		x = _mm_xor_si128(_mm_xor_si128(LD(t), LD(d)), LD(k->sub1));
+		x = _mm_xor_si128(_mm_xor_si128(load_pad(p, p_len), dbl(d)), LD(k->sub1));
 	}
 	ST(v, enc1(k->u.x.mac[0], k->rounds, x));
-	sodium_memzero(d, sizeof(d));
-	sodium_memzero(t, sizeof(t));
-	sodium_memzero(tail, sizeof(tail));
-	sodium_memzero(l, sizeof(l));
+	sodium_memzero(l, num_lanes * sizeof(l[0]));
 }
 
 #define CTR8(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7)
