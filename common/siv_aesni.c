@@ -221,7 +221,11 @@ AESNI static void run_lanes(const struct siv_key *k, struct lane *l, size_t num_
 				__m128i in = s < a->num_full ? LD(a->m + s * SIV_BLOCK) : a->last;
 				x[j] = _mm_xor_si128(a->x, in);
 			}
-			enc4(k->u.x.mac[0], k->rounds, x);
+			if (n == 1) { /* one chain left: no idle pipelines to pay for */
+				x[0] = enc1(k->u.x.mac[0], k->rounds, x[0]);
+			} else {
+				enc4(k->u.x.mac[0], k->rounds, x);
+			}
 			for (size_t j = 0; j < n; j++) {
 				act[g + j]->x = x[j];
 			}
