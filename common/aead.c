@@ -8,17 +8,6 @@
 #include <openssl/crypto.h>
 #include <sodium.h>
 
-#include "common/siv.h"
-
-/* The SIV state lives in the union's siv member; keep the two in step. */
-_Static_assert(sizeof(((aead_ctx *)0)->u.siv) == sizeof(struct siv_key),
-               "aead_ctx siv layout must match struct siv_key");
-
-static struct siv_key *siv_of(const aead_ctx *ctx)
-{
-	return (struct siv_key *)(uintptr_t)&ctx->u.siv;
-}
-
 int aead_supported(uint16_t id)
 {
 	return aead_key_len(id) != 0;
@@ -101,7 +90,7 @@ int aead_ctx_init(aead_ctx *ctx, uint16_t id, const uint8_t *key, size_t key_len
 	switch (id) {
 	case AEAD_AES_SIV_CMAC_256:
 	case AEAD_AES_SIV_CMAC_512:
-		if (!siv_key_init(siv_of(ctx), key, key_len)) {
+		if (!siv_key_init(&ctx->u.siv, key, key_len)) {
 			return 0;
 		}
 		break;
@@ -138,7 +127,7 @@ int aead_seal(const aead_ctx *ctx, uint8_t *out, size_t *out_len, size_t max_out
 	case AEAD_AES_SIV_CMAC_256:
 	case AEAD_AES_SIV_CMAC_512: {
 		struct siv_component c[2] = {{ad, ad_len}, {nonce, nonce_len}};
-		if (!siv_seal(siv_of(ctx), out, c, nonce_len > 0 ? 2 : 1, in, in_len)) {
+		if (!siv_seal(&ctx->u.siv, out, c, nonce_len > 0 ? 2 : 1, in, in_len)) {
 			return 0;
 		}
 		*out_len = in_len + AEAD_TAG_LEN;
@@ -166,7 +155,7 @@ int aead_open(const aead_ctx *ctx, uint8_t *out, size_t *out_len, size_t max_out
 	case AEAD_AES_SIV_CMAC_256:
 	case AEAD_AES_SIV_CMAC_512: {
 		struct siv_component c[2] = {{ad, ad_len}, {nonce, nonce_len}};
-		if (!siv_open(siv_of(ctx), out, c, nonce_len > 0 ? 2 : 1, in, in_len)) {
+		if (!siv_open(&ctx->u.siv, out, c, nonce_len > 0 ? 2 : 1, in, in_len)) {
 			return 0;
 		}
 		*out_len = in_len - AEAD_TAG_LEN;

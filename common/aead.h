@@ -1,7 +1,7 @@
 /*
  * aead.h: one small interface over the AEADs NTS uses.
  *
- *   15  AEAD_AES_SIV_CMAC_256  (RFC 5297; S2V + CTR written here on BoringSSL AES)
+ *   15  AEAD_AES_SIV_CMAC_256  (RFC 5297; siv.c: AES-NI, or BoringSSL AES elsewhere)
  *   17  AEAD_AES_SIV_CMAC_512  (same code, 64-byte key)
  *   30  AEAD_AES_128_GCM_SIV   (RFC 8452; BoringSSL EVP_aead_aes_128_gcm_siv)
  *
@@ -23,6 +23,7 @@
 #include <openssl/aes.h>
 
 #include "common/compiler.h"
+#include "common/siv.h"
 
 #define AEAD_AES_SIV_CMAC_256 15
 #define AEAD_AES_SIV_CMAC_384 16 /* not supported */
@@ -37,12 +38,7 @@
 typedef struct aead_ctx {
 	uint16_t id; /* 0 when empty */
 	union {
-		struct {
-			AES_KEY mac;    /* K1: CMAC/S2V key */
-			AES_KEY ctr;    /* K2: CTR key */
-			uint8_t d1[16]; /* CMAC subkey K1 (dbl(L)) */
-			uint8_t d2[16]; /* CMAC subkey K2 (dbl(dbl(L))) */
-		} siv;
+		struct siv_key siv; /* AES-SIV-CMAC-256/512, expanded (siv.h) */
 		EVP_AEAD_CTX gcm;
 	} u;
 } aead_ctx;

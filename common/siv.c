@@ -1,5 +1,7 @@
 /*
- * siv.c: AES-SIV-CMAC, RFC 5297.
+ * siv.c: AES-SIV-CMAC, RFC 5297: key set-up, dispatch, and the portable
+ * path (BoringSSL's AES_encrypt per block, our own CMAC; siv_aesni.c has
+ * the AES-NI path).
  */
 #include "common/siv.h"
 
@@ -24,27 +26,6 @@ static void xor_block(uint8_t *dst, const uint8_t *src)
 	for (int i = 0; i < SIV_BLOCK; i++) {
 		dst[i] ^= src[i];
 	}
-}
-
-int siv_key_init(struct siv_key *k, const uint8_t *key, size_t key_len)
-{
-	uint8_t l[SIV_BLOCK] = {0};
-	unsigned half_bits;
-
-	if (key_len != 32 && key_len != 64) {
-		return 0;
-	}
-	half_bits = (unsigned)(key_len / 2) * 8;
-	if (AES_set_encrypt_key(key, half_bits, &k->mac) != 0 ||
-	    AES_set_encrypt_key(key + key_len / 2, half_bits, &k->ctr) != 0) {
-		siv_key_cleanup(k);
-		return 0;
-	}
-	AES_encrypt(l, l, &k->mac);
-	dbl(k->sub1, l);
-	dbl(k->sub2, k->sub1);
-	sodium_memzero(l, sizeof(l));
-	return 1;
 }
 
 void siv_key_cleanup(struct siv_key *k)
@@ -84,21 +65,66 @@ static void cmac(const struct siv_key *k, uint8_t out[SIV_BLOCK], const uint8_t 
 			}
 		}
 		xor_block(x, blk);
-		AES_encrypt(x, x, &k->mac);
+		AES_encrypt(x, x, &k->u.p.mac);
 	}
 	memcpy(out, x, SIV_BLOCK);
 	sodium_memzero(x, sizeof(x));
 	sodium_memzero(blk, sizeof(blk));
 }
 
+int siv_impl_available(enum siv_impl impl)
+{
+	return impl == SIV_IMPL_PORTABLE || (impl == SIV_IMPL_AESNI && siv_aesni_supported());
+}
+
+int siv_key_init(struct siv_key *k, const uint8_t *key, size_t key_len)
+{
+	return siv_key_init_impl(k, key, key_len,
+	                         siv_aesni_supported() ? SIV_IMPL_AESNI : SIV_IMPL_PORTABLE);
+}
+
+static int portable_key(struct siv_key *k, const uint8_t *key, size_t key_len)
+{
+	static const uint8_t zero[SIV_BLOCK] = {0};
+	uint8_t l[SIV_BLOCK] = {0};
+	unsigned half_bits = (unsigned)(key_len / 2) * 8;
+
+	if (AES_set_encrypt_key(key, half_bits, &k->u.p.mac) != 0 ||
+	    AES_set_encrypt_key(key + key_len / 2, half_bits, &k->u.p.ctr) != 0) {
+		return 0;
+	}
+	AES_encrypt(l, l, &k->u.p.mac);
+	dbl(k->sub1, l);
+	dbl(k->sub2, k->sub1);
+	sodium_memzero(l, sizeof(l));
+	cmac(k, k->d0, zero, SIV_BLOCK, NULL);
+	return 1;
+}
+
+int siv_key_init_impl(struct siv_key *k, const uint8_t *key, size_t key_len, enum siv_impl impl)
+{
+	memset(k, 0, sizeof(*k));
+	if ((key_len != 32 && key_len != 64) || !siv_impl_available(impl)) {
+		return 0;
+	}
+	if (impl == SIV_IMPL_AESNI) {
+		siv_aesni_key(k, key, key_len);
+	} else if (!portable_key(k, key, key_len)) {
+		siv_key_cleanup(k);
+		return 0;
+	}
+	k->rounds = key_len == 32 ? 10 : 14;
+	k->impl = (uint8_t)impl;
+	return 1;
+}
+
 /* s2v computes the synthetic IV over the components and the plaintext. */
 static void s2v(const struct siv_key *k, uint8_t v[SIV_BLOCK], const struct siv_component *ad,
                 size_t num_ad, const uint8_t *p, size_t p_len)
 {
-	static const uint8_t zero[SIV_BLOCK] = {0};
 	uint8_t d[SIV_BLOCK], t[SIV_BLOCK];
 
-	cmac(k, d, zero, SIV_BLOCK, NULL);
+	memcpy(d, k->d0, SIV_BLOCK);
 	for (size_t i = 0; i < num_ad; i++) {
 		dbl(d, d);
 		cmac(k, t, ad[i].data, ad[i].len, NULL);
@@ -129,7 +155,7 @@ static void ctr(const struct siv_key *k, const uint8_t v[SIV_BLOCK], uint8_t *bu
 	memcpy(q, v, SIV_BLOCK);
 	q[8] &= 0x7f;
 	q[12] &= 0x7f;
-	AES_ctr128_encrypt(buf, buf, len, &k->ctr, q, ks, &num);
+	AES_ctr128_encrypt(buf, buf, len, &k->u.p.ctr, q, ks, &num);
 	sodium_memzero(q, sizeof(q));
 	sodium_memzero(ks, sizeof(ks));
 }
@@ -139,14 +165,22 @@ int siv_seal(const struct siv_key *k, uint8_t *out, const struct siv_component *
 {
 	uint8_t v[SIV_BLOCK];
 
-	if (num_ad > SIV_MAX_COMPONENTS) {
+	if (num_ad > SIV_MAX_COMPONENTS || k->impl == 0) {
 		return 0;
 	}
-	s2v(k, v, ad, num_ad, in, in_len);
+	if (k->impl == SIV_IMPL_AESNI) {
+		siv_aesni_s2v(k, v, ad, num_ad, in, in_len);
+	} else {
+		s2v(k, v, ad, num_ad, in, in_len);
+	}
 	if (in_len > 0) {
 		memmove(out + SIV_BLOCK, in, in_len);
 	}
-	ctr(k, v, out + SIV_BLOCK, in_len);
+	if (k->impl == SIV_IMPL_AESNI) {
+		siv_aesni_ctr(k, v, out + SIV_BLOCK, in_len);
+	} else {
+		ctr(k, v, out + SIV_BLOCK, in_len);
+	}
 	memcpy(out, v, SIV_BLOCK);
 	return 1;
 }
@@ -158,7 +192,7 @@ int siv_open(const struct siv_key *k, uint8_t *out, const struct siv_component *
 	size_t p_len;
 	int ok;
 
-	if (num_ad > SIV_MAX_COMPONENTS || in_len < SIV_BLOCK) {
+	if (num_ad > SIV_MAX_COMPONENTS || in_len < SIV_BLOCK || k->impl == 0) {
 		return 0;
 	}
 	p_len = in_len - SIV_BLOCK;
@@ -166,8 +200,13 @@ int siv_open(const struct siv_key *k, uint8_t *out, const struct siv_component *
 	if (p_len > 0) {
 		memmove(out, in + SIV_BLOCK, p_len);
 	}
-	ctr(k, v, out, p_len);
-	s2v(k, check, ad, num_ad, out, p_len);
+	if (k->impl == SIV_IMPL_AESNI) {
+		siv_aesni_ctr(k, v, out, p_len);
+		siv_aesni_s2v(k, check, ad, num_ad, out, p_len);
+	} else {
+		ctr(k, v, out, p_len);
+		s2v(k, check, ad, num_ad, out, p_len);
+	}
 	ok = CRYPTO_memcmp(v, check, SIV_BLOCK) == 0;
 #ifdef NTS_FUZZING
 	ok = 1;

@@ -1,7 +1,9 @@
 /*
  * test_aead.c: known answers (RFC 5297 A.1/A.2, RFC 8452 C.1), a
  * cross-checked AES-SIV-CMAC-512 vector, round trips, tampering, in-place
- * operation and argument checks for every AEAD.
+ * operation and argument checks for every AEAD; the SIV vectors on both
+ * block-cipher paths and a differential test of the AES-NI path against
+ * the portable one (siv.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,83 +27,211 @@ static size_t unhex(uint8_t *out, const char *hex)
 	return n;
 }
 
+/* RFC 5297 A.1 (deterministic: one AD component) and A.2 (two AD
+ * components and a nonce), and a 512-bit vector computed with an independent
+ * implementation (Python cryptography's AESSIV, 64-byte key, components
+ * [ad, nonce]; RFC 5297 has none). */
+struct siv_vector {
+	const char *key, *ad[3], *pt, *want;
+	size_t num_ad;
+};
+
+static const struct siv_vector vectors[] = {
+    {"fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+     {"101112131415161718191a1b1c1d1e1f2021222324252627"},
+     "112233445566778899aabbccddee",
+     "85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c",
+     1},
+    {"7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f",
+     {"00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa99887766554433221100",
+      "102030405060708090a0", "09f911029d74e35bd84156c5635688c0"},
+     "7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074207573696e6720"
+     "5349562d414553",
+     "7bdb6e3b432667eb06f4d14bff2fbd0fcb900f2fddbe404326601965c889bf17dba77ceb094fa663b7a3"
+     "f748ba8af829ea64ad544a272e9c485b62a3fd5c0d",
+     3},
+    {"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728"
+     "292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+     {"6173736f6369617465642064617461", /* "associated data" */
+      "6465666768696a6b6c6d6e6f70717273"},
+     "4145532d5349562d434d41432d353132206b6e6f776e20616e737765722c2063726f73732d636865636b"
+     "6564",
+     "f796802406595c7f04f741d91528f85a12d44129c9bd4daac8737fa614e6037954ea997ad830e6716806"
+     "3c050b7de445dc9badc3dc2326fb0052c819",
+     2},
+};
+
+struct siv_loaded {
+	uint8_t key[64], ad[3][64], pt[64], want[80];
+	size_t key_len, pt_len, want_len;
+	struct siv_component c[3];
+};
+
+static void load(struct siv_loaded *l, const struct siv_vector *v)
+{
+	l->key_len = unhex(l->key, v->key);
+	l->pt_len = unhex(l->pt, v->pt);
+	l->want_len = unhex(l->want, v->want);
+	for (size_t i = 0; i < v->num_ad; i++) {
+		l->c[i].data = l->ad[i];
+		l->c[i].len = unhex(l->ad[i], v->ad[i]);
+	}
+}
+
+/* A.1 through the AEAD interface (deterministic mode: no nonce). */
 static void test_rfc5297_a1(void)
 {
-	uint8_t key[64], ad[64], pt[64], want[64], out[64];
-	size_t key_len =
-	    unhex(key, "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
-	size_t ad_len = unhex(ad, "101112131415161718191a1b1c1d1e1f2021222324252627");
-	size_t pt_len = unhex(pt, "112233445566778899aabbccddee");
-	size_t want_len =
-	    unhex(want, "85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c");
+	struct siv_loaded l;
+	uint8_t out[80], back[80];
+	size_t out_len, back_len;
 	aead_ctx ctx;
-	size_t out_len;
 
-	/* deterministic mode: no nonce, one AD component */
-	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_256, key, key_len));
-	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), NULL, 0, pt, pt_len, ad, ad_len));
-	CHECK_MEM(out, out_len, want, want_len);
-	uint8_t back[64];
-	size_t back_len;
-	CHECK(aead_open(&ctx, back, &back_len, sizeof(back), NULL, 0, out, out_len, ad, ad_len));
-	CHECK_MEM(back, back_len, pt, pt_len);
+	load(&l, &vectors[0]);
+	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_256, l.key, l.key_len));
+	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), NULL, 0, l.pt, l.pt_len, l.ad[0],
+	                l.c[0].len));
+	CHECK_MEM(out, out_len, l.want, l.want_len);
+	CHECK(aead_open(&ctx, back, &back_len, sizeof(back), NULL, 0, out, out_len, l.ad[0],
+	                l.c[0].len));
+	CHECK_MEM(back, back_len, l.pt, l.pt_len);
 	aead_ctx_cleanup(&ctx);
 }
 
-static void test_rfc5297_a2(void)
-{
-	uint8_t key[64], ad1[64], ad2[16], nonce[16], pt[64], want[80], out[80], back[80];
-	size_t key_len =
-	    unhex(key, "7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f");
-	size_t ad1_len =
-	    unhex(ad1, "00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddccbbaa9988"
-	               "7766554433221100");
-	size_t ad2_len = unhex(ad2, "102030405060708090a0");
-	size_t nonce_len = unhex(nonce, "09f911029d74e35bd84156c5635688c0");
-	size_t pt_len =
-	    unhex(pt, "7468697320697320736f6d6520706c61696e7465787420746f20656e6372797074"
-	              "207573696e67205349562d414553");
-	size_t want_len =
-	    unhex(want, "7bdb6e3b432667eb06f4d14bff2fbd0fcb900f2fddbe404326601965c889bf17"
-	                "dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c485b62a3fd5c0d");
-	struct siv_key k;
-	struct siv_component c[3] = {{ad1, ad1_len}, {ad2, ad2_len}, {nonce, nonce_len}};
-
-	CHECK(siv_key_init(&k, key, key_len));
-	CHECK(siv_seal(&k, out, c, 3, pt, pt_len));
-	CHECK_MEM(out, pt_len + 16, want, want_len);
-	CHECK(siv_open(&k, back, c, 3, out, pt_len + 16));
-	CHECK_MEM(back, pt_len, pt, pt_len);
-	/* dropping a component changes the synthetic IV */
-	CHECK(!siv_open(&k, back, c + 1, 2, out, pt_len + 16));
-	siv_key_cleanup(&k);
-}
-
+/* The 512-bit vector through the AEAD interface (AD, then nonce). */
 static void test_siv512_kat(void)
 {
-	/* Computed with an independent implementation (Python cryptography's
-	 * AESSIV, 64-byte key, components [ad, nonce]); RFC 5297 has no
-	 * 512-bit vector. */
-	uint8_t key[64], nonce[16], want[80], out[80];
-	const char *ad = "associated data";
-	const char *pt = "AES-SIV-CMAC-512 known answer, cross-checked";
-	size_t want_len =
-	    unhex(want, "f796802406595c7f04f741d91528f85a12d44129c9bd4daac8737fa614e6037954ea9"
-	                "97ad830e67168063c050b7de445dc9badc3dc2326fb0052c819");
-	aead_ctx ctx;
+	struct siv_loaded l;
+	uint8_t out[80];
 	size_t out_len;
+	aead_ctx ctx;
 
-	for (int i = 0; i < 64; i++) {
-		key[i] = (uint8_t)i;
-	}
-	for (int i = 0; i < 16; i++) {
-		nonce[i] = (uint8_t)(100 + i);
-	}
-	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_512, key, 64));
-	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), nonce, 16, (const uint8_t *)pt,
-	                strlen(pt), (const uint8_t *)ad, strlen(ad)));
-	CHECK_MEM(out, out_len, want, want_len);
+	load(&l, &vectors[2]);
+	CHECK(aead_ctx_init(&ctx, AEAD_AES_SIV_CMAC_512, l.key, l.key_len));
+	CHECK(aead_seal(&ctx, out, &out_len, sizeof(out), l.ad[1], l.c[1].len, l.pt, l.pt_len,
+	                l.ad[0], l.c[0].len));
+	CHECK_MEM(out, out_len, l.want, l.want_len);
 	aead_ctx_cleanup(&ctx);
+}
+
+static const enum siv_impl impls[] = {SIV_IMPL_PORTABLE, SIV_IMPL_AESNI};
+
+/* Every vector on each block-cipher path explicitly (the tests above go
+ * through whichever path this CPU picks): seal, open, open in place, a
+ * dropped component and a flipped bit. */
+static void test_vectors_each_path(void)
+{
+	uint8_t out[80], back[80];
+	struct siv_key k;
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!siv_impl_available(impls[i])) {
+			fprintf(stderr, "note: SIV path %d not available on this CPU\n", impls[i]);
+			CHECK(!siv_key_init_impl(&k, back, 32, impls[i]));
+			continue;
+		}
+		for (size_t j = 0; j < sizeof(vectors) / sizeof(vectors[0]); j++) {
+			const struct siv_vector *v = &vectors[j];
+			struct siv_loaded l;
+			load(&l, v);
+			CHECK(siv_key_init_impl(&k, l.key, l.key_len, impls[i]));
+			CHECK_EQ(k.impl, impls[i]);
+			CHECK(siv_seal(&k, out, l.c, v->num_ad, l.pt, l.pt_len));
+			CHECK_MEM(out, l.pt_len + 16, l.want, l.want_len);
+			CHECK(siv_open(&k, back, l.c, v->num_ad, out, l.pt_len + 16));
+			CHECK_MEM(back, l.pt_len, l.pt, l.pt_len);
+			memcpy(back, out, l.pt_len + 16);
+			CHECK(siv_open(&k, back, l.c, v->num_ad, back, l.pt_len + 16));
+			CHECK_MEM(back, l.pt_len, l.pt, l.pt_len);
+			CHECK(!siv_open(&k, back, l.c + 1, v->num_ad - 1, out, l.pt_len + 16));
+			out[20] ^= 1;
+			CHECK(!siv_open(&k, back, l.c, v->num_ad, out, l.pt_len + 16));
+			siv_key_cleanup(&k);
+		}
+	}
+}
+
+static size_t rnd(size_t n)
+{
+	uint32_t r;
+	RAND_bytes((uint8_t *)&r, sizeof(r));
+	return n == 0 ? 0 : r % n;
+}
+
+/* one_diff seals with both paths, compares, cross-opens and tampers. */
+static void one_diff(size_t key_len, size_t num_ad, const size_t *ad_len, size_t pt_len)
+{
+	static uint8_t key[64], ad[SIV_MAX_COMPONENTS][600], pt[2100];
+	static uint8_t out[2][2100 + 16], back[2100 + 16];
+	struct siv_component c[SIV_MAX_COMPONENTS];
+	struct siv_key k[2];
+
+	RAND_bytes(key, sizeof(key));
+	RAND_bytes(pt, pt_len + 1);
+	for (size_t i = 0; i < num_ad; i++) {
+		RAND_bytes(ad[i], ad_len[i] + 1);
+		c[i].data = ad[i];
+		c[i].len = ad_len[i];
+	}
+	CHECK(siv_key_init_impl(&k[0], key, key_len, SIV_IMPL_PORTABLE));
+	CHECK(siv_key_init_impl(&k[1], key, key_len, SIV_IMPL_AESNI));
+	for (int i = 0; i < 2; i++) {
+		CHECK(siv_seal(&k[i], out[i], c, num_ad, pt, pt_len));
+	}
+	if (memcmp(out[0], out[1], pt_len + 16) != 0) {
+		fprintf(stderr, "paths differ: key %zu, %zu components, pt %zu\n", key_len, num_ad,
+		        pt_len);
+		CHECK(0);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK(siv_open(&k[i], back, c, num_ad, out[1 - i], pt_len + 16));
+		CHECK(pt_len == 0 || memcmp(back, pt, pt_len) == 0);
+		/* a flipped bit anywhere fails on both paths */
+		size_t bit = rnd((pt_len + 16) * 8);
+		out[1 - i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		CHECK(!siv_open(&k[i], back, c, num_ad, out[1 - i], pt_len + 16));
+		out[1 - i][bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	siv_key_cleanup(&k[0]);
+	siv_key_cleanup(&k[1]);
+}
+
+/* The AES-NI path against the portable one: every plaintext length 0..100
+ * and random ones up to 2000, 0..8 components of random lengths (every
+ * length 0..100 in the first component too), both key sizes. */
+static void test_paths_differential(void)
+{
+	size_t ad_len[SIV_MAX_COMPONENTS];
+
+	if (!siv_impl_available(SIV_IMPL_AESNI)) {
+		fprintf(stderr, "note: no AES-NI, differential test skipped\n");
+		return;
+	}
+	for (size_t key_len = 32; key_len <= 64; key_len += 32) {
+		for (size_t len = 0; len <= 100; len++) {
+			for (size_t num_ad = 0; num_ad <= 3; num_ad++) {
+				for (size_t i = 0; i < num_ad; i++) {
+					ad_len[i] = i == 0 ? len : rnd(101);
+				}
+				one_diff(key_len, num_ad, ad_len, len);
+				one_diff(key_len, num_ad, ad_len, rnd(101));
+			}
+		}
+		for (int n = 0; n < 400; n++) {
+			size_t num_ad = rnd(SIV_MAX_COMPONENTS + 1);
+			for (size_t i = 0; i < num_ad; i++) {
+				ad_len[i] = rnd(4) == 0 ? rnd(600) : rnd(40);
+			}
+			one_diff(key_len, num_ad, ad_len, rnd(2001));
+		}
+		/* the NTS shapes: request (188-byte AD, nonce, empty), response
+		 * (84-byte AD, nonce, one cookie field), cookie (kid, nonce) */
+		ad_len[0] = 188, ad_len[1] = 16;
+		one_diff(key_len, 2, ad_len, 0);
+		ad_len[0] = 84;
+		one_diff(key_len, 2, ad_len, 104);
+		ad_len[0] = 4, ad_len[1] = 14;
+		one_diff(key_len, 2, ad_len, 66);
+	}
 }
 
 static void test_rfc8452(void)
@@ -270,8 +400,9 @@ static void test_parse_list(void)
 int main(void)
 {
 	test_rfc5297_a1();
-	test_rfc5297_a2();
 	test_siv512_kat();
+	test_vectors_each_path();
+	test_paths_differential();
 	test_rfc8452();
 	test_roundtrip_and_tamper();
 	test_arguments();
