@@ -25,6 +25,7 @@
 #include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "ke-server/ke.h"
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -611,6 +612,7 @@ static void render(void *arg, struct metrics_buf *b)
 	free(hb.data);
 	metrics_family(b, "nts_ke_healthy", "gauge", "1 if /health answers 200.");
 	metrics_sample(b, "nts_ke_healthy", NULL, (uint64_t)healthy);
+	version_metric(b, "nts_ke_build_info");
 }
 
 static void watch_dir_of(uv_loop_t *loop, const char *file)

@@ -25,6 +25,7 @@
 #include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "ntp-responder/sync.h"
 #include "ntp-responder/worker.h"
 
@@ -458,6 +459,7 @@ static void render(void *arg, struct metrics_buf *b)
 	free(hb.data);
 	metrics_family(b, "nts_responder_healthy", "gauge", "1 if the responder should serve.");
 	metrics_sample(b, "nts_responder_healthy", NULL, (uint64_t)healthy);
+	version_metric(b, "nts_responder_build_info");
 }
 
 static void write_healthfile(uv_timer_t *t)

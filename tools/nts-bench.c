@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "common/hostport.h"
+#include "common/version.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
 #include "tools/benchstat.h"
@@ -1220,7 +1221,8 @@ static void usage(void)
 	        "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M] ... "
 	        "HOST:KEPORT\n"
 	        "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
-	        "responses)\n");
+	        "responses)\n"
+	        "       nts-bench --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -1260,6 +1262,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
+
+	version_handle_arg(argc, argv, "nts-bench");
 	if (argc < 2) {
 		usage();
 	}

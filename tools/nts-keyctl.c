@@ -41,6 +41,7 @@
 #include "common/keyring.h"
 #include "common/keys.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "proto/wbuf.h"
 
 static struct {
@@ -498,7 +499,8 @@ static void usage(void)
 	        "       nts-keyctl export  --dir D --role ke|responder --out F [--seal-to PUB]\n"
 	        "       nts-keyctl show    --dir D | --file F --pub P [--box-secret S]\n"
 	        "       nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]]\n"
-	        "                          [--force]\n");
+	        "                          [--force]\n"
+	        "       nts-keyctl --version\n");
 	exit(2);
 }
 
@@ -527,6 +529,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
+
+	version_handle_arg(argc, argv, "nts-keyctl");
 
 	if (argc < 2 || !smem_init()) {
 		usage();

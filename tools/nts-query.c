@@ -34,6 +34,7 @@
 
 #include "common/hostport.h"
 #include "common/keyfile.h"
+#include "common/version.h"
 #include "proto/ntske.h"
 #include "proto/nts.h"
 
@@ -496,7 +497,8 @@ static void usage(void)
 	        "                 [--count N] [--timeout S] [--placeholders N] [--json]\n"
 	        "                 [--save FILE] HOST[:KEPORT]\n"
 	        "       nts-query --load FILE [--ntp HOST:PORT] [--count N] [--json]\n"
-	        "       nts-query --plain HOST[:PORT] [--json]\n");
+	        "       nts-query --plain HOST[:PORT] [--json]\n"
+	        "       nts-query --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -519,6 +521,8 @@ int main(int argc, char **argv)
 	};
 	int c;
 	static struct session s;
+
+	version_handle_arg(argc, argv, "nts-query");
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
