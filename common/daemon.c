@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/smem.h"
+#include "common/version.h"
 
 int daemon_d_metrics(void *c, const struct cfg_line *l)
 {
@@ -248,6 +249,7 @@ void daemon_parse_args(int argc, char **argv, const char *name, const char **con
 	static const struct option longopts[] = {{"check", no_argument, NULL, 'k'},
 	                                         {"debug", no_argument, NULL, 'd'},
 	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
 	                                         {NULL, 0, NULL, 0}};
 	int c;
 
@@ -264,6 +266,9 @@ void daemon_parse_args(int argc, char **argv, const char *name, const char **con
 		case 'k':
 			*out_check = 1;
 			break;
+		case 'V':
+			printf("%s %s\n", name, nts_version);
+			exit(0);
 		default:
 			goto usage;
 		}
@@ -272,6 +277,6 @@ void daemon_parse_args(int argc, char **argv, const char *name, const char **con
 		return;
 	}
 usage:
-	fprintf(stderr, "usage: %s [-c FILE] [-d] [--check]\n", name);
+	fprintf(stderr, "usage: %s [-c FILE] [-d] [--check] [--version]\n", name);
 	exit(2);
 }

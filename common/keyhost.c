@@ -3,6 +3,7 @@
  */
 #include "common/keyhost.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include <openssl/bytestring.h>
@@ -54,6 +55,15 @@ int64_t keyhost_retire(const struct keyhost *kh, int i)
 	return i + 1 < kh->num_gens ? kh->gens[i + 1].activation : KEYFILE_NO_RETIRE;
 }
 
+/* drop_gens removes the |num| generations from index |i| and wipes them. */
+static void drop_gens(struct keyhost *kh, int i, int num)
+{
+	memmove(&kh->gens[i], &kh->gens[i + num],
+	        (size_t)(kh->num_gens - i - num) * sizeof(kh->gens[0]));
+	kh->num_gens = (uint8_t)(kh->num_gens - num);
+	sodium_memzero(&kh->gens[kh->num_gens], (size_t)num * sizeof(kh->gens[0]));
+}
+
 int keyhost_prune(struct keyhost *kh, int64_t now)
 {
 	int64_t n = keys_epoch(now, kh->epoch_len);
@@ -62,13 +72,46 @@ int keyhost_prune(struct keyhost *kh, int64_t now)
 	 * left every window and its successor is active. */
 	while (kh->num_gens > 1 && keyhost_retire(kh, 0) < n - kh->window &&
 	       kh->gens[1].activation <= n) {
-		memmove(&kh->gens[0], &kh->gens[1],
-		        (size_t)(kh->num_gens - 1) * sizeof(kh->gens[0]));
-		kh->num_gens--;
-		sodium_memzero(&kh->gens[kh->num_gens], sizeof(kh->gens[0]));
+		drop_gens(kh, 0, 1);
 		dropped++;
 	}
 	return dropped;
+}
+
+enum keyhost_revoke_result keyhost_revoke(struct keyhost *kh, uint8_t id, int64_t now,
+                                          uint8_t *out_new_id)
+{
+	int64_t n = keys_epoch(now, kh->epoch_len);
+	int i = -1, minting = -1;
+	uint8_t master[KEYS_LEN];
+
+	for (int j = 0; j < kh->num_gens; j++) {
+		if (kh->gens[j].id == id) {
+			i = j;
+		}
+		if (kh->gens[j].activation <= n) {
+			minting = j;
+		}
+	}
+	if (i < 0) {
+		return KEYHOST_REVOKE_UNKNOWN;
+	}
+	if (i != minting) {
+		drop_gens(kh, i, 1);
+		return KEYHOST_REVOKED;
+	}
+	/* the minting one and everything announced after it go; a fresh
+	 * generation takes over at once, with an id none of them had */
+	uint8_t new_id = (uint8_t)(kh->gens[kh->num_gens - 1].id + 1);
+	drop_gens(kh, i, kh->num_gens - i);
+	randombytes_buf(master, sizeof(master));
+	int ok = keyhost_add_gen(kh, master, n);
+	sodium_memzero(master, sizeof(master));
+	assert(ok); /* the kept generations all activated before the dropped one */
+	(void)ok;
+	kh->gens[kh->num_gens - 1].id = new_id;
+	*out_new_id = new_id;
+	return KEYHOST_REVOKED_REPLACED;
 }
 
 enum keyhost_rotate_result keyhost_rotate(struct keyhost *kh, int64_t now, unsigned lead,

@@ -59,6 +59,21 @@ enum keyhost_rotate_result {
 enum keyhost_rotate_result keyhost_rotate(struct keyhost *kh, int64_t now, unsigned lead,
                                           unsigned every, int *out_pruned);
 
+enum keyhost_revoke_result {
+	KEYHOST_REVOKE_UNKNOWN,  /* no such generation is kept */
+	KEYHOST_REVOKED,         /* dropped; the minting generation is unchanged */
+	KEYHOST_REVOKED_REPLACED /* it was minting: a new one mints from this epoch */
+};
+
+/* keyhost_revoke drops generation |id| (its master is wiped) so that no
+ * export carries its keys again. If it is the generation minting at |now|,
+ * it is replaced by a new random generation active from the current epoch,
+ * so there is always one to mint with; generations announced for later
+ * epochs are dropped with it (nothing was minted with them yet; the next
+ * rotate announces again). |*out_new_id| is the replacement's id. */
+enum keyhost_revoke_result keyhost_revoke(struct keyhost *kh, uint8_t id, int64_t now,
+                                          uint8_t *out_new_id);
+
 /* keyhost_prune drops generations no acceptance window needs any more. */
 int keyhost_prune(struct keyhost *kh, int64_t now);
 

@@ -26,6 +26,7 @@
 #include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "ke-server/ke.h"
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -445,6 +446,7 @@ static void render_state(struct metrics_buf *b)
 	int healthy = health(NULL, &hb);
 	free(hb.data);
 	daemon_render_config(&d.dm, b, "nts_ke", healthy, "1 if /health answers 200.");
+	version_metric(b, "nts_ke_build_info");
 }
 
 static void watch_dir_of(uv_loop_t *loop, const char *file)

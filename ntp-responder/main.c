@@ -26,6 +26,7 @@
 #include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "ntp-responder/sync.h"
 #include "ntp-responder/worker.h"
 
@@ -336,6 +337,7 @@ static void render_state(struct metrics_buf *b)
 	free(hb.data);
 	daemon_render_config(&d.dm, b, "nts_responder", healthy,
 	                     "1 if the responder should serve.");
+	version_metric(b, "nts_responder_build_info");
 }
 
 static void write_healthfile(uv_timer_t *t)

@@ -33,6 +33,7 @@
 #include "common/notify.h"
 #include "common/sandbox.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "signer/signer.h"
 
 #define MAX_ALLOW   8
@@ -543,6 +544,7 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_sample(b, "nts_signer_connections_total", NULL, d.connections_total);
 	metrics_family(b, "nts_signer_keys", "gauge", "Private keys loaded.");
 	metrics_sample(b, "nts_signer_keys", NULL, (uint64_t)d.keys.num);
+	version_metric(b, "nts_signer_build_info");
 	hs[0] = &d.latency;
 	metrics_family(b, "nts_signer_sign_seconds", "histogram",
 	               "Time from reading a request to sending its reply.");

@@ -57,8 +57,9 @@
 #include <openssl/ssl.h>
 
 #include "common/hostport.h"
-#include "tls/ntske_keys.h"
 #include "common/numparse.h"
+#include "common/version.h"
+#include "tls/ntske_keys.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
 #include "tools/benchstat.h"
@@ -1234,7 +1235,8 @@ static void usage(void)
 	        "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M] ... "
 	        "HOST:KEPORT\n"
 	        "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
-	        "responses)\n");
+	        "responses)\n"
+	        "       nts-bench --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -1379,6 +1381,8 @@ static void parse_options(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
+
+	version_handle_arg(argc, argv, "nts-bench");
 	if (argc < 2) {
 		usage();
 	}

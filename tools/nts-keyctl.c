@@ -4,6 +4,7 @@
  *   nts-keyctl init    --dir D [--epoch-length S] [--window N] [--master FILE]
  *   nts-keyctl rotate  --dir D [--lead N] [--every N]         (what cron runs)
  *   nts-keyctl import  --dir D --master FILE [--activation EPOCH]
+ *   nts-keyctl revoke  --dir D GENERATION     (drop it now; see keyhost_revoke)
  *   nts-keyctl export  --dir D --role ke|responder --out FILE [--seal-to PUBFILE]
  *   nts-keyctl show    --dir D | --file F --pub P [--box-secret S]
  *   nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]] [--force]
@@ -43,6 +44,7 @@
 #include "common/keys.h"
 #include "common/numparse.h"
 #include "common/smem.h"
+#include "common/version.h"
 #include "common/wbuf.h"
 
 static struct {
@@ -266,6 +268,36 @@ static void cmd_import(void)
 	save_state(st);
 	printf("imported generation %u, active from epoch %" PRId64 "\n",
 	       st->gens[st->num_gens - 1].id, a);
+	smem_free(st);
+}
+
+static unsigned parse_uint(const char *s, const char *what, unsigned max);
+
+static void cmd_revoke(const char *arg)
+{
+	struct keyhost *st = smem_new(sizeof(*st));
+	unsigned id = parse_uint(arg, "generation", 255);
+	uint8_t new_id = 0;
+	lock_dir();
+	if (!load_state(st)) {
+		die("no key state in %s", opt.dir);
+	}
+	switch (keyhost_revoke(st, (uint8_t)id, opt.now, &new_id)) {
+	case KEYHOST_REVOKE_UNKNOWN:
+		die("generation %u is not kept in %s (nts-keyctl show --dir lists them)", id,
+		    opt.dir);
+	case KEYHOST_REVOKED:
+		printf("revoked generation %u\n", id);
+		break;
+	case KEYHOST_REVOKED_REPLACED:
+		printf("revoked generation %u, which was minting: generation %u mints from epoch "
+		       "%" PRId64 " on\n",
+		       id, new_id, now_epoch(st));
+		break;
+	}
+	save_state(st);
+	printf("now export both roles and push the files: its cookies are refused (clients run "
+	       "NTS-KE again) once every host has loaded them\n");
 	smem_free(st);
 }
 
@@ -510,10 +542,13 @@ static void usage(void)
 	        "       nts-keyctl rotate  --dir D [--lead N] [--every N]\n"
 	        "       nts-keyctl import  --dir D --master F [--activation EPOCH]\n"
 	        "       (init, rotate, import: [--lock-timeout S], default 60)\n"
+	        "       nts-keyctl revoke  --dir D GENERATION [--lock-timeout S]\n"
+	        "       nts-keyctl revoke  --dir D GENERATION [--lock-timeout S]\n"
 	        "       nts-keyctl export  --dir D --role ke|responder --out F [--seal-to PUB]\n"
 	        "       nts-keyctl show    --dir D | --file F --pub P [--box-secret S]\n"
 	        "       nts-keyctl genbox  --out-secret F --out-public F [--owner USER[:GROUP]]\n"
-	        "                          [--force]\n");
+	        "                          [--force]\n"
+	        "       nts-keyctl --version\n");
 	exit(2);
 }
 
@@ -586,7 +621,7 @@ static void set_option(int c, const char *arg)
 
 /* parse_options sets opt from the options after the command; a bad one is a
  * usage error (exit 2). */
-static void parse_options(int argc, char **argv)
+static const char *parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"dir", required_argument, NULL, 'd'},
@@ -616,20 +651,25 @@ static void parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		set_option(c, optarg);
 	}
+	/* revoke takes the generation as its one operand */
+	const char *operand =
+	    strcmp(argv[1], "revoke") == 0 && optind + 1 == argc ? argv[optind++] : NULL;
 	if (optind != argc) {
 		usage();
 	}
+	return operand;
 }
 
 int main(int argc, char **argv)
 {
+	version_handle_arg(argc, argv, "nts-keyctl");
 	if (argc < 2 || !smem_init()) {
 		usage();
 	}
 	(void)smem_harden_process();
 	const char *cmd = argv[1];
 	opt.now = (int64_t)time(NULL);
-	parse_options(argc, argv);
+	const char *operand = parse_options(argc, argv);
 	umask(077);
 	if (strcmp(cmd, "genbox") == 0) {
 		cmd_genbox();
@@ -651,6 +691,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 		cmd_import();
+	} else if (strcmp(cmd, "revoke") == 0 && operand != NULL) {
+		cmd_revoke(operand);
 	} else if (strcmp(cmd, "export") == 0) {
 		cmd_export();
 	} else if (strcmp(cmd, "show") == 0) {

@@ -35,6 +35,7 @@
 #include "common/fileio.h"
 #include "common/hostport.h"
 #include "common/numparse.h"
+#include "common/version.h"
 #include "tls/ntske_keys.h"
 #include "proto/ntske.h"
 #include "proto/nts.h"
@@ -518,7 +519,8 @@ static void usage(void)
 	        "                 [--count N] [--timeout S] [--placeholders N] [--json]\n"
 	        "                 [--save FILE] HOST[:KEPORT]\n"
 	        "       nts-query --load FILE [--ntp HOST:PORT] [--count N] [--json]\n"
-	        "       nts-query --plain HOST[:PORT] [--json]\n");
+	        "       nts-query --plain HOST[:PORT] [--json]\n"
+	        "       nts-query --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -542,6 +544,8 @@ static void parse_options(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
+
+	version_handle_arg(argc, argv, "nts-query");
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {

@@ -1,5 +1,6 @@
 # units.sh: the systemd units in deploy/systemd pass `systemd-analyze
-# verify` (executables replaced by /bin/true, since nothing is installed)
+# verify` (executables replaced by /bin/true and man: Documentation lines,
+# which verify runs man(1) on, left out, since nothing is installed)
 # and keep a low `systemd-analyze security` exposure score.
 set -eu
 : "${SRC:?}"
@@ -8,7 +9,7 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 for f in "$SRC"/deploy/systemd/*.service "$SRC"/deploy/systemd/*.timer; do
 	sed -e 's|/usr/local/bin/nts-[a-z-]*|/bin/true|g' \
-		-e 's|/usr/local/lib/nts/nts-[a-z-]*\.sh|/bin/true|g' "$f" >"$T/${f##*/}"
+		-e 's|/usr/local/lib/nts/nts-[a-z-]*\.sh|/bin/true|g' -e '/^Documentation=man:/d' "$f" >"$T/${f##*/}"
 done
 if ! out=$(systemd-analyze verify "$T"/*.service "$T"/*.timer 2>&1) || [ -n "$out" ]; then
 	echo "FAIL: systemd-analyze verify:" >&2
@@ -23,12 +24,14 @@ for u in nts-responder nts-ke-server nts-signer; do
 	echo "$u: exposure $score"
 done
 # Documentation= names files that meson install puts there (docs/*.md,
-# install_subdir in meson.build, default prefix /usr/local)
+# install_subdir in meson.build, default prefix /usr/local; man/*.[158])
 for f in "$SRC"/deploy/systemd/*.service; do
 	for d in $(sed -n 's/^Documentation=//p' "$f"); do
 		case $d in
 		file:/usr/local/share/doc/nts/*) [ -f "$SRC/docs/${d##*/}" ] ||
 			{ echo "FAIL: ${f##*/}: $d is not a file of docs/" >&2; exit 1; } ;;
+		man:*) p=${d#man:}; [ -f "$SRC/man/${p%(*}.$(echo "$p" | tr -dc 0-9)" ] ||
+			{ echo "FAIL: ${f##*/}: $d is not a page of man/" >&2; exit 1; } ;;
 		*) echo "FAIL: ${f##*/}: Documentation=$d is not an installed file" >&2; exit 1 ;;
 		esac
 	done

@@ -243,6 +243,58 @@ static void test_switch_over(void)
 	smem_free(kh);
 }
 
+/* revocation: a revoked generation's cookies no longer open after the next
+ * export; the minting one is replaced at once, so a KE server always has a
+ * generation to mint with. */
+static void test_revoke(void)
+{
+	struct keyhost *kh = smem_new(sizeof(*kh));
+	int pruned, reason;
+	uint32_t kid;
+	uint8_t new_id = 0;
+	const aead_ctx *ctx;
+	CHECK(keyhost_init(kh, EPOCH, WINDOW, NULL, T0));
+	CHECK_EQ(keyhost_rotate(kh, T0 + 22 * EPOCH, 2, 24, &pruned), KEYHOST_ROTATED);
+	const int64_t a = keys_epoch(T0, EPOCH) + 24;
+	const int64_t t = a * EPOCH + 10; /* generation 1 mints, 0 is in the window */
+	struct keyring *r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, t, t);
+	CHECK(opens(r, keys_key_id(0, a - 1), t, &reason));
+	keyring_free(r);
+
+	CHECK_EQ(keyhost_revoke(kh, 9, t, &new_id), KEYHOST_REVOKE_UNKNOWN);
+	/* a generation that no longer mints: dropped, the minting one stays */
+	CHECK_EQ(keyhost_revoke(kh, 0, t, &new_id), KEYHOST_REVOKED);
+	CHECK_EQ(kh->num_gens, 1);
+	r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, t, t);
+	CHECK(!opens(r, keys_key_id(0, a - 1), t, &reason));
+	CHECK(opens(r, keys_key_id(1, a), t, &reason));
+	keyring_free(r);
+
+	/* the minting (and only) generation: replaced from the current epoch
+	 * with a new id; its cookies stop opening, the new one's open */
+	CHECK_EQ(keyhost_revoke(kh, 1, t, &new_id), KEYHOST_REVOKED_REPLACED);
+	CHECK_EQ(new_id, 2);
+	CHECK_EQ(kh->num_gens, 1);
+	CHECK_EQ(kh->gens[0].activation, a);
+	struct keyring *ke = keyring_at(kh, KEYFILE_ROLE_KE, t, t);
+	CHECK(keyring_current(ke, t, &kid, &ctx));
+	CHECK_EQ(kid >> 24, 2);
+	r = keyring_at(kh, KEYFILE_ROLE_RESPONDER, t, t);
+	CHECK(!opens(r, keys_key_id(1, a), t, &reason));
+	CHECK(opens(r, keys_key_id(2, a), t, &reason));
+	keyring_free(r);
+	keyring_free(ke);
+
+	/* an announced generation goes with the minting one it follows */
+	CHECK_EQ(keyhost_rotate(kh, t + 22 * EPOCH, 2, 24, &pruned), KEYHOST_ROTATED);
+	CHECK_EQ(kh->num_gens, 2);
+	CHECK_EQ(keyhost_revoke(kh, 2, t + 22 * EPOCH, &new_id), KEYHOST_REVOKED_REPLACED);
+	CHECK_EQ(new_id, 4);
+	CHECK_EQ(kh->num_gens, 1);
+	CHECK_EQ(kh->gens[0].activation, a + 22);
+	smem_free(kh);
+}
+
 /* ---- holder: reload and concurrency ---- */
 
 static char dir[256];
@@ -502,6 +554,7 @@ int main(void)
 	CHECK(smem_init());
 	test_window_edges();
 	test_switch_over();
+	test_revoke();
 	test_week();
 	test_holder();
 	test_clock_steps();
