@@ -9,7 +9,7 @@
 # package would enable a system ntpd on port 123. python3-ntp (ntpq's
 # library, no conflicts) and ntpd's shared libraries are installed normally.
 NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev libseccomp-dev"
-NTS_TEST_PKGS="clang libclang-rt-14-dev llvm chrony iproute2 procps openssl python3 python3-ntp libbsd0 libcap2 libssl3 util-linux bird2 curl faketime python3-cryptography mandoc dpkg-dev debhelper lintian"
+NTS_TEST_PKGS="clang iputils-ping libclang-rt-14-dev llvm chrony iproute2 procps openssl python3 python3-ntp libbsd0 libcap2 libssl3 util-linux bird2 curl faketime python3-cryptography mandoc dpkg-dev debhelper lintian"
 # Where nts_unpack_ntpsec puts the ntpsec package's files (usr/sbin/ntpd,
 # usr/bin/ntpq); tests/interop/lib.sh looks there.
 NTS_NTPSEC_ROOT="${NTS_NTPSEC_ROOT:-/opt/nts-peers/ntpsec}"

@@ -29,6 +29,7 @@
 #include "common/version.h"
 #include "ntp-responder/sync.h"
 #include "ntp-responder/worker.h"
+#include "ntp-responder/xdp.h"
 
 #define MAX_LISTEN  8
 #define MAX_WORKERS 64
@@ -49,6 +50,8 @@ struct resp_config {
 	char healthfile[1024];
 	int pin_workers;
 	uint64_t socketbuffer;
+	struct xdp_config xdp;
+	int xdp_fallback;
 };
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -93,6 +96,10 @@ static int d_syncsource(void *c, const struct cfg_line *l)
 	cfg->sync.static_refid = NTP_REFID(b[0], b[1], b[2], b[3]);
 	return 1;
 }
+static int d_xdp(void *c, const struct cfg_line *l)
+{
+	return xdp_config_line(&((struct resp_config *)c)->xdp, l);
+}
 /* The directives; reloadable (SIGHUP): see docs/config-responder.md. */
 #define S struct resp_config
 /* clang-format off */
@@ -107,6 +114,8 @@ static const struct cfg_directive directives[] = {
     CFG_FUNC_ROW("syncsource", S, sync, sync, 1, 3, 0, d_syncsource, "ntp 127.0.0.1:123", 0),
     CFG_STRING_ROW("healthfile", S, healthfile, NULL, 1),
     CFG_SIZE_ROW("socketbuffer", S, socketbuffer, 0, 1024 * 1024 * 1024, "1M", 0),
+    CFG_FUNC_ROW("xdp", S, xdp, xdp, 1, CFG_MAX_ARGS, 0, d_xdp, NULL, 0),
+    CFG_BOOL_ROW("xdpfallback", S, xdp_fallback, "no", 0),
     DAEMON_DIRECTIVES(S),
 };
 /* clang-format on */
@@ -200,6 +209,7 @@ static struct {
 	struct sync_source sync;
 	struct worker workers[MAX_WORKERS];
 	int num_workers;
+	struct xdp_state *xdp;
 	_Atomic int stop;
 	struct daemon dm;
 	uv_timer_t health_timer;
@@ -291,6 +301,7 @@ static void render(void *arg, struct metrics_buf *b)
 	metrics_hist_render(b, "nts_responder_processing_seconds", NULL, resp_hist_bounds(), hs,
 	                    (size_t)d.num_workers);
 
+	xdp_render(d.xdp, d.cfg.xdp.iface[0] != '\0', b);
 	render_state(b);
 }
 
@@ -455,6 +466,25 @@ static void open_workers(void)
 	}
 }
 
+/* start_xdp attaches the AF_XDP fast path if configured; a failure stops
+ * the start unless xdpfallback says to serve from the sockets (loudly). */
+static void start_xdp(void)
+{
+	char err[512];
+	if (d.cfg.xdp.iface[0] == '\0') {
+		return;
+	}
+	d.xdp = xdp_start(&d.cfg.xdp, d.cfg.listen, d.cfg.num_listen, d.workers, d.num_workers, err,
+	                  sizeof(err));
+	if (d.xdp != NULL) {
+		return;
+	}
+	if (!d.cfg.xdp_fallback) {
+		log_fatal("%s (or set 'xdpfallback yes' to serve from sockets instead)", err);
+	}
+	log_err("%s; serving from sockets only (xdpfallback yes)", err);
+}
+
 int main(int argc, char **argv)
 {
 	if (!daemon_init(&d.dm, &schema, &d.cfg, argc, argv)) {
@@ -469,6 +499,7 @@ int main(int argc, char **argv)
 	}
 	start_sync();
 	open_workers();
+	start_xdp();
 	daemon_serve_metrics(&d.dm, render, health);
 	if (!daemon_drop(&d.dm)) {
 		return 1;
@@ -498,6 +529,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.num_workers; i++) {
 		worker_join(&d.workers[i]);
 	}
+	xdp_stop(d.xdp);
 	metrics_server_stop(d.dm.metrics);
 	sync_stop(&d.sync);
 	keywatch_stop(&d.kw);

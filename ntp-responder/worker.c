@@ -199,7 +199,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	static _Thread_local struct slot slots[WORKER_BATCH];
 	static _Thread_local struct mmsghdr rx[WORKER_BATCH], tx[WORKER_BATCH];
-	struct pollfd pfd[WORKER_MAX_SOCKETS];
+	struct pollfd pfd[2 * WORKER_MAX_SOCKETS];
 
 	if (w->cpu >= 0) {
 		cpu_set_t set;
@@ -211,14 +211,24 @@ static void *worker_main(void *arg)
 		pfd[i].fd = w->fds[i];
 		pfd[i].events = POLLIN;
 	}
+	for (int i = 0; i < w->num_xsks; i++) {
+		pfd[w->num_fds + i].fd = xdp_sock_fd(w->xsks[i]);
+		pfd[w->num_fds + i].events = POLLIN;
+	}
+	nfds_t nfds = (nfds_t)(w->num_fds + w->num_xsks);
 	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
-		int r = poll(pfd, (nfds_t)w->num_fds, 200);
+		int r = poll(pfd, nfds, 200);
 		if (r <= 0) {
 			continue;
 		}
 		for (int i = 0; i < w->num_fds; i++) {
 			if (pfd[i].revents & POLLIN) {
 				serve_socket(w, pfd[i].fd, slots, rx, tx);
+			}
+		}
+		for (int i = 0; i < w->num_xsks; i++) {
+			if (pfd[w->num_fds + i].revents & POLLIN) {
+				xdp_serve(w, w->xsks[i]);
 			}
 		}
 	}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "ntp-responder/responder.h"
+#include "ntp-responder/xdp.h"
 
 #define WORKER_MAX_SOCKETS 16
 #define WORKER_BATCH       32
@@ -23,6 +24,8 @@ struct worker {
 	int cpu; /* -1: no pinning */
 	int fds[WORKER_MAX_SOCKETS];
 	int num_fds;
+	struct xdp_sock *xsks[WORKER_MAX_SOCKETS]; /* AF_XDP (xdp.h): polled with fds */
+	int num_xsks;
 	const struct resp_ctx *ctx;
 	_Alignas(64) struct resp_stats stats;
 	_Atomic int *stop;

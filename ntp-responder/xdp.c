@@ -1,0 +1,771 @@
+/*
+ * xdp.c: the AF_XDP fast path (see xdp.h, docs/xdp.md).
+ */
+#include "ntp-responder/xdp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ntp-responder/worker.h"
+
+int xdp_config_line(struct xdp_config *x, const struct cfg_line *l)
+{
+	if (strlen(l->argv[0]) >= sizeof(x->iface)) {
+		return cfg_error(l, "xdp: interface name too long");
+	}
+	memset(x, 0, sizeof(*x));
+	memcpy(x->iface, l->argv[0], strlen(l->argv[0]));
+	for (int i = 1; i < l->argc; i++) {
+		uint64_t q;
+		if (!cfg_arg_u64(&q, l, i, 0, NTS_XDP_MAX_QUEUES - 1)) {
+			return 0;
+		}
+		for (int j = 0; j < x->num_queues; j++) {
+			if (x->queues[j] == q) {
+				return cfg_error(l, "xdp: queue %u listed twice", (unsigned)q);
+			}
+		}
+		x->queues[x->num_queues++] = (uint32_t)q;
+	}
+	return 1;
+}
+
+#if NTS_HAVE_XDP
+
+#include <dirent.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <openssl/bytestring.h>
+#include <xdp/xsk.h>
+
+/* the program, compiled by clang -target bpf (meson custom target) */
+extern const unsigned char nts_xdp_obj[];
+extern const size_t nts_xdp_obj_len;
+
+/* Frames per socket: all start on the fill ring, which holds them all, so
+ * returning a frame to it never fails. 2 KiB frames fit a 1500-byte MTU. */
+#define XDP_FRAMES     4096
+#define XDP_FRAME_SIZE 2048
+#define XDP_RING       2048
+#define XDP_BATCH      64
+/* as the socket path (worker.c): a response waits at most this long for
+ * the rest of the batch before the transmit ring is kicked */
+#define XDP_TX_DELAY_NS 20000
+
+struct xdp_sock_stats {
+	metrics_counter rx;
+	metrics_counter tx;
+	metrics_counter invalid;
+	metrics_counter tx_full;
+};
+
+struct xdp_sock {
+	_Alignas(64) struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	uint8_t *area;
+	int fd;
+	uint32_t queue;
+	int zerocopy;
+	_Alignas(64) struct xdp_sock_stats stats;
+};
+
+struct xdp_state {
+	struct bpf_object *obj;
+	int link_fd;
+	int ifindex;
+	char iface[IF_NAMESIZE];
+	const volatile uint64_t *prog_stats; /* the mmapped stats map */
+	size_t prog_stats_len;
+	struct xdp_sock *socks[NTS_XDP_MAX_QUEUES];
+	int num_socks;
+};
+
+int xdp_sock_fd(const struct xdp_sock *s)
+{
+	return s->fd;
+}
+
+/* ---- the packet path ---- */
+
+/* A request's layout, checked again here although the program checked it:
+ * this parser trusts nothing it did not check itself. */
+struct frame {
+	int v6;
+	size_t l4;          /* the UDP header's offset */
+	size_t payload_len; /* UDP payload */
+};
+
+/* parse_frame accepts exactly what bpf/nts_xdp.bpf.c redirects: untagged
+ * Ethernet, IPv4 without options or fragmentation / IPv6 with UDP next, UDP
+ * whose length is the IP payload's, all within the |len| bytes at |p|. */
+static int parse_frame(struct frame *out, const uint8_t *p, size_t len)
+{
+	CBS cbs, ip;
+	uint16_t type, ulen, ip_payload;
+	CBS_init(&cbs, p, len);
+	if (!CBS_skip(&cbs, 12) || !CBS_get_u16(&cbs, &type)) {
+		return 0;
+	}
+	ip = cbs;
+	if (type == 0x0800) {
+		uint8_t vihl, proto;
+		uint16_t tot, frag;
+		if (!CBS_get_u8(&ip, &vihl) || vihl != 0x45 || !CBS_skip(&ip, 1) ||
+		    !CBS_get_u16(&ip, &tot) || !CBS_skip(&ip, 2) || !CBS_get_u16(&ip, &frag) ||
+		    (frag & 0x3fff) != 0 || !CBS_skip(&ip, 1) || !CBS_get_u8(&ip, &proto) ||
+		    proto != IPPROTO_UDP) {
+			return 0;
+		}
+		if (tot < 20 || tot > CBS_len(&cbs)) {
+			return 0;
+		}
+		ip_payload = (uint16_t)(tot - 20);
+		out->v6 = 0;
+		out->l4 = 14 + 20;
+	} else if (type == 0x86dd) {
+		uint8_t v, next;
+		if (!CBS_get_u8(&ip, &v) || (v >> 4) != 6 || !CBS_skip(&ip, 3) ||
+		    !CBS_get_u16(&ip, &ip_payload) || !CBS_get_u8(&ip, &next) ||
+		    next != IPPROTO_UDP) {
+			return 0;
+		}
+		if ((size_t)ip_payload + 40 > CBS_len(&cbs)) {
+			return 0;
+		}
+		out->v6 = 1;
+		out->l4 = 14 + 40;
+	} else {
+		return 0;
+	}
+	CBS udp;
+	CBS_init(&udp, p + out->l4, ip_payload);
+	if (!CBS_skip(&udp, 4) || !CBS_get_u16(&udp, &ulen) || ulen != ip_payload || ulen < 8) {
+		return 0;
+	}
+	out->payload_len = (size_t)ulen - 8;
+	return 1;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+	for (i = 0; i + 1 < len; i += 2) {
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	}
+	if (i < len) {
+		sum += (uint32_t)p[i] << 8;
+	}
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
+static void swap_bytes(uint8_t *a, uint8_t *b, size_t len)
+{
+	uint8_t t[16];
+	memcpy(t, a, len);
+	memcpy(a, b, len);
+	memcpy(b, t, len);
+}
+
+/* build_reply turns the request frame at |p| (layout |f|), whose UDP
+ * payload already holds the |out_len|-byte response, into the reply:
+ * addresses and ports swapped, TTL / hop limit 64, lengths and checksums
+ * (UDP's too, mandatory for IPv6). Returns the frame length. */
+static size_t build_reply(uint8_t *p, const struct frame *f, size_t out_len)
+{
+	uint8_t *ip = p + 14, *udp = p + f->l4;
+	uint16_t ulen = (uint16_t)(8 + out_len);
+	uint32_t sum;
+
+	swap_bytes(p, p + 6, 6);
+	if (!f->v6) {
+		swap_bytes(ip + 12, ip + 16, 4);
+		ip[1] = 0; /* DSCP/ECN */
+		put16(ip + 2, (uint16_t)(20 + ulen));
+		put16(ip + 4, 0);      /* id: never fragmented */
+		put16(ip + 6, 0x4000); /* DF */
+		ip[8] = 64;
+		put16(ip + 10, 0);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+		sum = csum_add(0, ip + 12, 8) + IPPROTO_UDP + ulen;
+	} else {
+		ip[0] = 0x60; /* no traffic class, no flow label */
+		ip[1] = ip[2] = ip[3] = 0;
+		put16(ip + 4, ulen);
+		ip[7] = 64;
+		swap_bytes(ip + 8, ip + 24, 16);
+		sum = csum_add(0, ip + 8, 32) + IPPROTO_UDP + ulen;
+	}
+	swap_bytes(udp, udp + 2, 2);
+	put16(udp + 4, ulen);
+	put16(udp + 6, 0);
+	uint16_t c = csum_fold(csum_add(sum, udp, ulen));
+	put16(udp + 6, c == 0 ? 0xffff : c);
+	return f->l4 + ulen;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* recycle gives frame |addr| back to the fill ring (which holds every
+ * frame, so there is always room). */
+static void recycle(struct xdp_sock *s, uint64_t addr)
+{
+	uint32_t idx;
+	if (xsk_ring_prod__reserve(&s->fill, 1, &idx) == 1) {
+		*xsk_ring_prod__fill_addr(&s->fill, idx) = xsk_umem__extract_addr(addr);
+		xsk_ring_prod__submit(&s->fill, 1);
+	}
+}
+
+static void reclaim(struct xdp_sock *s)
+{
+	uint32_t idx;
+	uint32_t n = xsk_ring_cons__peek(&s->comp, XDP_RING, &idx);
+	for (uint32_t i = 0; i < n; i++) {
+		recycle(s, *xsk_ring_cons__comp_addr(&s->comp, idx + i));
+	}
+	xsk_ring_cons__release(&s->comp, n);
+}
+
+static void kick(struct xdp_sock *s, uint32_t *pending)
+{
+	if (*pending == 0) {
+		return;
+	}
+	xsk_ring_prod__submit(&s->tx, *pending);
+	*pending = 0;
+	/* copy mode always needs the syscall; zero-copy when the driver asks */
+	if (!s->zerocopy || xsk_ring_prod__needs_wakeup(&s->tx)) {
+		(void)sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+	}
+}
+
+void xdp_serve(struct worker *w, struct xdp_sock *s)
+{
+	static _Thread_local uint8_t out[NTP_MAX_PACKET];
+	for (;;) {
+		uint32_t idx_rx, idx_tx = 0, pending = 0;
+		uint64_t first_tx = 0;
+		reclaim(s);
+		uint32_t n = xsk_ring_cons__peek(&s->rx, XDP_BATCH, &idx_rx);
+		if (n == 0) {
+			return;
+		}
+		/* the receive timestamp: when the batch is taken from the ring
+		 * (docs/xdp.md states the error) */
+		struct timespec t2;
+		clock_gettime(CLOCK_REALTIME, &t2);
+		metrics_add(&s->stats.rx, n);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx_rx + i);
+			uint64_t addr = xsk_umem__add_offset_to_addr(d->addr);
+			uint8_t *p = xsk_umem__get_data(s->area, addr);
+			struct frame f;
+			if (!parse_frame(&f, p, d->len)) {
+				metrics_inc(&s->stats.invalid);
+				recycle(s, d->addr);
+				continue;
+			}
+			uint8_t *payload = p + f.l4 + 8;
+			size_t out_len =
+			    resp_handle(w->ctx, &w->stats, payload, f.payload_len, &t2, out);
+			if (out_len == 0) {
+				recycle(s, d->addr);
+				continue;
+			}
+			memcpy(payload, out, out_len);
+			size_t frame_len = build_reply(p, &f, out_len);
+			if (xsk_ring_prod__reserve(&s->tx, 1, &idx_tx) != 1) {
+				kick(s, &pending); /* the kernel empties the ring */
+				if (xsk_ring_prod__reserve(&s->tx, 1, &idx_tx) != 1) {
+					metrics_inc(&s->stats.tx_full);
+					recycle(s, d->addr);
+					continue;
+				}
+			}
+			struct xdp_desc *t = xsk_ring_prod__tx_desc(&s->tx, idx_tx);
+			t->addr = addr;
+			t->len = (uint32_t)frame_len;
+			pending++;
+			metrics_inc(&s->stats.tx);
+			uint64_t now = mono_ns();
+			if (pending == 1) {
+				first_tx = now;
+			} else if (now - first_tx >= XDP_TX_DELAY_NS) {
+				kick(s, &pending);
+			}
+		}
+		xsk_ring_cons__release(&s->rx, n);
+		kick(s, &pending);
+		if (n < XDP_BATCH) {
+			return;
+		}
+	}
+}
+
+/* ---- set-up ---- */
+
+static void seterr(char *err, size_t err_len, const char *fmt, ...) NTS_PRINTF(3, 4);
+static void seterr(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG) {
+		return 0;
+	}
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("libbpf: %s", buf);
+	return 0;
+}
+
+/* count_rx_queues: the interface's receive queues (sysfs), or -1. */
+static int count_rx_queues(const char *iface)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", iface);
+	DIR *dir = opendir(path);
+	if (dir == NULL) {
+		return -1;
+	}
+	int n = 0;
+	for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+		if (strncmp(e->d_name, "rx-", 3) == 0) {
+			n++;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+static const char *perm_hint(int e)
+{
+	return e == EPERM || e == EACCES
+	           ? " (needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW at start)"
+	           : "";
+}
+
+static int fill_addrs(struct bpf_object *obj, const struct sockaddr_storage *listen, int num_listen,
+                      char *err, size_t err_len)
+{
+	int fd4 = bpf_object__find_map_fd_by_name(obj, "addrs4");
+	int fd6 = bpf_object__find_map_fd_by_name(obj, "addrs6");
+	uint8_t one = 1;
+	for (int i = 0; i < num_listen; i++) {
+		int r;
+		if (listen[i].ss_family == AF_INET) {
+			const struct sockaddr_in *a = (const struct sockaddr_in *)&listen[i];
+			struct nts_xdp_key4 k = {.addr = a->sin_addr.s_addr, .port = a->sin_port};
+			r = bpf_map_update_elem(fd4, &k, &one, BPF_ANY);
+		} else {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&listen[i];
+			struct nts_xdp_key6 k = {.port = a->sin6_port};
+			memcpy(k.addr, &a->sin6_addr, 16);
+			r = bpf_map_update_elem(fd6, &k, &one, BPF_ANY);
+		}
+		if (r != 0) {
+			seterr(err, err_len, "xdp: cannot fill the address map: %s",
+			       strerror(errno));
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* remove_stale detaches an nts_xdp program a crashed run attached
+ * without a link (netlink); anything else attached is an error. */
+static int remove_stale(struct xdp_state *x, char *err, size_t err_len)
+{
+	uint32_t id = 0;
+	if (bpf_xdp_query_id(x->ifindex, 0, &id) != 0 || id == 0) {
+		return 1;
+	}
+	struct bpf_prog_info info;
+	uint32_t info_len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	int fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
+	    strcmp(info.name, "nts_xdp") == 0 &&
+	    bpf_xdp_detach(x->ifindex, XDP_FLAGS_DRV_MODE, NULL) == 0) {
+		log_warn("xdp: removed a stale nts_xdp program (id %u) from %s", id, x->iface);
+		close(fd);
+		return 1;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	seterr(err, err_len,
+	       "xdp: %s already has an XDP program (id %u%s%s): another nts-responder, or "
+	       "another tool's; see 'bpftool net show dev %s', remove it with "
+	       "'ip link set dev %s xdp off' if it is stale",
+	       x->iface, id, info.name[0] != '\0' ? ", " : "", info.name, x->iface, x->iface);
+	return 0;
+}
+
+static struct xdp_sock *open_sock(struct xdp_state *x, uint32_t queue, int xsks_fd, char *err,
+                                  size_t err_len)
+{
+	struct xdp_sock *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		seterr(err, err_len, "xdp: out of memory");
+		return NULL;
+	}
+	s->queue = queue;
+	s->fd = -1;
+	size_t size = (size_t)XDP_FRAMES * XDP_FRAME_SIZE;
+	s->area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->area == MAP_FAILED) {
+		s->area = NULL;
+		seterr(err, err_len, "xdp: cannot map UMEM: %s", strerror(errno));
+		goto err;
+	}
+	const struct xsk_umem_config ucfg = {
+	    .fill_size = XDP_FRAMES,
+	    .comp_size = XDP_FRAMES,
+	    .frame_size = XDP_FRAME_SIZE,
+	    .frame_headroom = 0,
+	};
+	int r = xsk_umem__create(&s->umem, s->area, size, &s->fill, &s->comp, &ucfg);
+	if (r != 0) {
+		seterr(err, err_len, "xdp: cannot register UMEM on %s queue %u: %s%s", x->iface,
+		       queue, strerror(-r), perm_hint(-r));
+		goto err;
+	}
+	struct xsk_socket_config scfg = {
+	    .rx_size = XDP_RING,
+	    .tx_size = XDP_RING,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+	    .xdp_flags = XDP_FLAGS_DRV_MODE,
+	    .bind_flags = XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP,
+	};
+	r = xsk_socket__create(&s->xsk, x->iface, queue, s->umem, &s->rx, &s->tx, &scfg);
+	if (r == 0) {
+		s->zerocopy = 1;
+	} else {
+		scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+		r = xsk_socket__create(&s->xsk, x->iface, queue, s->umem, &s->rx, &s->tx, &scfg);
+	}
+	if (r != 0) {
+		seterr(err, err_len, "xdp: cannot open an AF_XDP socket on %s queue %u: %s%s",
+		       x->iface, queue, strerror(-r), perm_hint(-r));
+		goto err;
+	}
+	s->fd = xsk_socket__fd(s->xsk);
+	uint32_t idx;
+	if (xsk_ring_prod__reserve(&s->fill, XDP_FRAMES, &idx) != XDP_FRAMES) {
+		seterr(err, err_len, "xdp: fill ring too small"); /* our bug */
+		goto err;
+	}
+	for (uint32_t i = 0; i < XDP_FRAMES; i++) {
+		*xsk_ring_prod__fill_addr(&s->fill, idx + i) = (uint64_t)i * XDP_FRAME_SIZE;
+	}
+	xsk_ring_prod__submit(&s->fill, XDP_FRAMES);
+	if (bpf_map_update_elem(xsks_fd, &queue, &s->fd, BPF_ANY) != 0) {
+		seterr(err, err_len, "xdp: cannot add the socket of queue %u to the map: %s", queue,
+		       strerror(errno));
+		goto err;
+	}
+	return s;
+err:
+	if (s->xsk != NULL) {
+		xsk_socket__delete(s->xsk);
+	}
+	if (s->umem != NULL) {
+		(void)xsk_umem__delete(s->umem);
+	}
+	if (s->area != NULL) {
+		munmap(s->area, size);
+	}
+	free(s);
+	return NULL;
+}
+
+static void close_sock(struct xdp_sock *s)
+{
+	xsk_socket__delete(s->xsk);
+	(void)xsk_umem__delete(s->umem);
+	munmap(s->area, (size_t)XDP_FRAMES * XDP_FRAME_SIZE);
+	free(s);
+}
+
+/* attach: the program on x->ifindex in driver mode, through a link. */
+static int attach(struct xdp_state *x, char *err, size_t err_len)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(x->obj, "nts_xdp");
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
+	x->link_fd = bpf_link_create(bpf_program__fd(prog), x->ifindex, BPF_XDP, &lo);
+	if (x->link_fd >= 0) {
+		return 1;
+	}
+	int e = errno;
+	if (e == EOPNOTSUPP || e == EINVAL) {
+		seterr(err, err_len,
+		       "xdp: the driver of %s has no native XDP support (%s); use an interface "
+		       "whose driver has it (docs/xdp.md), or remove the xdp directive",
+		       x->iface, strerror(e));
+	} else if (e == EBUSY || e == EEXIST) {
+		seterr(err, err_len,
+		       "xdp: %s already has an XDP program; see 'bpftool net show dev %s'",
+		       x->iface, x->iface);
+	} else {
+		seterr(err, err_len, "xdp: cannot attach to %s: %s%s", x->iface, strerror(e),
+		       perm_hint(e));
+	}
+	return 0;
+}
+
+struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_storage *listen,
+                            int num_listen, struct worker *workers, int num_workers, char *err,
+                            size_t err_len)
+{
+	struct xdp_state *x = calloc(1, sizeof(*x));
+	if (x == NULL) {
+		seterr(err, err_len, "xdp: out of memory");
+		return NULL;
+	}
+	x->link_fd = -1;
+	memcpy(x->iface, cfg->iface, sizeof(x->iface));
+	libbpf_set_print(libbpf_log);
+	x->ifindex = (int)if_nametoindex(cfg->iface);
+	if (x->ifindex == 0) {
+		seterr(err, err_len,
+		       "xdp: no interface '%s' (see 'ip link'; the program goes on the interface "
+		       "the packets arrive on, not on lo)",
+		       cfg->iface);
+		goto err;
+	}
+	int nq = count_rx_queues(cfg->iface);
+	if (nq <= 0) {
+		nq = 1;
+	}
+	uint32_t queues[NTS_XDP_MAX_QUEUES];
+	int num_queues = cfg->num_queues;
+	if (num_queues == 0) {
+		num_queues = nq < NTS_XDP_MAX_QUEUES ? nq : NTS_XDP_MAX_QUEUES;
+		for (int i = 0; i < num_queues; i++) {
+			queues[i] = (uint32_t)i;
+		}
+	} else {
+		for (int i = 0; i < num_queues; i++) {
+			queues[i] = cfg->queues[i];
+			if ((int)queues[i] >= nq) {
+				seterr(
+				    err, err_len,
+				    "xdp: %s has %d receive queue%s (0-%d), not queue %u; list the "
+				    "queues that exist ('ethtool -l %s') or none for all",
+				    cfg->iface, nq, nq == 1 ? "" : "s", nq - 1, queues[i],
+				    cfg->iface);
+				goto err;
+			}
+		}
+	}
+	if (num_queues > num_workers * WORKER_MAX_SOCKETS) {
+		seterr(err, err_len, "xdp: too many queues for %d workers", num_workers);
+		goto err;
+	}
+	x->obj = bpf_object__open_mem(nts_xdp_obj, nts_xdp_obj_len, NULL);
+	if (x->obj == NULL) {
+		seterr(err, err_len, "xdp: cannot open the XDP program: %s", strerror(errno));
+		goto err;
+	}
+	if (bpf_object__load(x->obj) != 0) {
+		int e = errno;
+		seterr(err, err_len, "xdp: the kernel refused the XDP program: %s%s", strerror(e),
+		       perm_hint(e));
+		goto err;
+	}
+	int stats_fd = bpf_object__find_map_fd_by_name(x->obj, "stats");
+	x->prog_stats_len = (size_t)sysconf(_SC_PAGESIZE);
+	void *m = mmap(NULL, x->prog_stats_len, PROT_READ, MAP_SHARED, stats_fd, 0);
+	if (m == MAP_FAILED) {
+		seterr(err, err_len, "xdp: cannot map the program's counters: %s", strerror(errno));
+		goto err;
+	}
+	x->prog_stats = m;
+	if (!fill_addrs(x->obj, listen, num_listen, err, err_len) ||
+	    !remove_stale(x, err, err_len) || !attach(x, err, err_len)) {
+		goto err;
+	}
+	int xsks_fd = bpf_object__find_map_fd_by_name(x->obj, "xsks");
+	for (int i = 0; i < num_queues; i++) {
+		struct xdp_sock *s = open_sock(x, queues[i], xsks_fd, err, err_len);
+		if (s == NULL) {
+			goto err;
+		}
+		x->socks[x->num_socks++] = s;
+	}
+	/* only now: a worker must not see a socket of a half-started set */
+	for (int i = 0; i < x->num_socks; i++) {
+		struct worker *w = &workers[i % num_workers];
+		w->xsks[w->num_xsks++] = x->socks[i];
+		log_info("xdp: %s queue %u: worker %d, %s mode", x->iface, x->socks[i]->queue,
+		         i % num_workers, x->socks[i]->zerocopy ? "zero-copy" : "copy");
+	}
+	return x;
+err:
+	xdp_stop(x);
+	return NULL;
+}
+
+void xdp_stop(struct xdp_state *x)
+{
+	if (x == NULL) {
+		return;
+	}
+	if (x->link_fd >= 0) {
+		close(x->link_fd); /* detaches the program */
+	}
+	for (int i = 0; i < x->num_socks; i++) {
+		close_sock(x->socks[i]);
+	}
+	if (x->prog_stats != NULL) {
+		munmap((void *)x->prog_stats, x->prog_stats_len);
+	}
+	bpf_object__close(x->obj);
+	free(x);
+}
+
+static uint64_t sock_sum(const struct xdp_state *x, size_t off)
+{
+	uint64_t s = 0;
+	for (int i = 0; x != NULL && i < x->num_socks; i++) {
+		s +=
+		    metrics_get((const metrics_counter *)((const char *)&x->socks[i]->stats + off));
+	}
+	return s;
+}
+#define XSUM(f) sock_sum(x, offsetof(struct xdp_sock_stats, f))
+
+static uint64_t prog_stat(const struct xdp_state *x, int i)
+{
+	return x != NULL ? x->prog_stats[i] : 0;
+}
+
+static int count_mode(const struct xdp_state *x, int zerocopy)
+{
+	int n = 0;
+	for (int i = 0; x != NULL && i < x->num_socks; i++) {
+		n += x->socks[i]->zerocopy == zerocopy;
+	}
+	return n;
+}
+
+#else /* !NTS_HAVE_XDP */
+
+struct xdp_state {
+	int unused;
+};
+
+struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_storage *listen,
+                            int num_listen, struct worker *workers, int num_workers, char *err,
+                            size_t err_len)
+{
+	(void)cfg;
+	(void)listen;
+	(void)num_listen;
+	(void)workers;
+	(void)num_workers;
+	snprintf(err, err_len,
+	         "xdp: this nts-responder was built without AF_XDP support (build with "
+	         "libxdp-dev, libbpf-dev and clang: meson -Dxdp=enabled)");
+	return NULL;
+}
+
+void xdp_stop(struct xdp_state *x)
+{
+	(void)x;
+}
+
+int xdp_sock_fd(const struct xdp_sock *s)
+{
+	(void)s;
+	abort(); /* no sockets without AF_XDP */
+}
+
+void xdp_serve(struct worker *w, struct xdp_sock *s)
+{
+	(void)w;
+	(void)s;
+	abort();
+}
+
+#define XSUM(f)          0
+#define prog_stat(x, i)  ((void)(x), 0)
+#define count_mode(x, z) ((void)(x), 0)
+
+#endif
+
+void xdp_render(const struct xdp_state *x, int configured, struct metrics_buf *b)
+{
+	metrics_family(b, "nts_responder_xdp_active", "gauge",
+	               "1 if the AF_XDP fast path is attached (the xdp directive).");
+	metrics_sample(b, "nts_responder_xdp_active", NULL, x != NULL);
+	metrics_family(b, "nts_responder_xdp_fallback", "gauge",
+	               "1 if xdp is configured but failed and the responder serves from sockets "
+	               "(xdpfallback yes).");
+	metrics_sample(b, "nts_responder_xdp_fallback", NULL, configured && x == NULL);
+	metrics_family(b, "nts_responder_xdp_sockets", "gauge", "AF_XDP sockets by mode.");
+	metrics_sample(b, "nts_responder_xdp_sockets", "mode=\"zerocopy\"",
+	               (uint64_t)count_mode(x, 1));
+	metrics_sample(b, "nts_responder_xdp_sockets", "mode=\"copy\"", (uint64_t)count_mode(x, 0));
+	metrics_family(b, "nts_responder_xdp_rx_timestamp_source", "gauge",
+	               "1 for the receive timestamp source in use on the AF_XDP path.");
+	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"batch\"", x != NULL);
+	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"hardware\"", 0);
+	metrics_family(b, "nts_responder_xdp_packets_total", "counter",
+	               "Frames taken from (rx) and put on (tx) the AF_XDP rings.");
+	metrics_sample(b, "nts_responder_xdp_packets_total", "dir=\"rx\"", XSUM(rx));
+	metrics_sample(b, "nts_responder_xdp_packets_total", "dir=\"tx\"", XSUM(tx));
+	metrics_family(b, "nts_responder_xdp_drops_total", "counter",
+	               "AF_XDP frames dropped before or after resp_handle, by reason.");
+	metrics_sample(b, "nts_responder_xdp_drops_total", "reason=\"invalid\"", XSUM(invalid));
+	metrics_sample(b, "nts_responder_xdp_drops_total", "reason=\"tx_full\"", XSUM(tx_full));
+	metrics_family(b, "nts_responder_xdp_program_packets_total", "counter",
+	               "Verdicts of the XDP program on UDP: redirect (to the queue's socket) "
+	               "or pass_odd (options, fragments, bad lengths: to the kernel).");
+	metrics_sample(b, "nts_responder_xdp_program_packets_total", "verdict=\"redirect\"",
+	               prog_stat(x, NTS_XDP_STAT_REDIRECT));
+	metrics_sample(b, "nts_responder_xdp_program_packets_total", "verdict=\"pass_odd\"",
+	               prog_stat(x, NTS_XDP_STAT_PASS_ODD));
+}
