@@ -8,7 +8,10 @@
 # ntpsec and chrony packages conflict (both provide time-daemon), and the
 # package would enable a system ntpd on port 123. python3-ntp (ntpq's
 # library, no conflicts) and ntpd's shared libraries are installed normally.
-NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev libseccomp-dev"
+# libxdp-dev, libbpf-dev and clang (for the XDP program) are optional: the
+# responder's AF_XDP mode (meson -Dxdp=auto) is built when they are there;
+# runtime libxdp1 and libbpf1 then.
+NTS_BUILD_PKGS="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libsodium-dev android-libboringssl-dev libseccomp-dev libxdp-dev libbpf-dev"
 NTS_TEST_PKGS="clang iputils-ping libclang-rt-14-dev llvm chrony iproute2 procps openssl python3 python3-ntp libbsd0 libcap2 libssl3 util-linux bird2 curl faketime python3-cryptography mandoc dpkg-dev debhelper lintian"
 # Where nts_unpack_ntpsec puts the ntpsec package's files (usr/sbin/ntpd,
 # usr/bin/ntpq); tests/interop/lib.sh looks there.

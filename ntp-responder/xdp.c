@@ -348,6 +348,9 @@ static void seterr(char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* libbpf's messages, at debug level; its format strings are its own */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -359,6 +362,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	log_debug("libbpf: %s", buf);
 	return 0;
 }
+#pragma GCC diagnostic pop
 
 /* count_rx_queues: the interface's receive queues (sysfs), or -1. */
 static int count_rx_queues(const char *iface)
@@ -533,7 +537,10 @@ static void close_sock(struct xdp_sock *s)
 static int attach(struct xdp_state *x, char *err, size_t err_len)
 {
 	struct bpf_program *prog = bpf_object__find_program_by_name(x->obj, "nts_xdp");
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = XDP_FLAGS_DRV_MODE);
+	struct bpf_link_create_opts lo;
+	memset(&lo, 0, sizeof(lo)); /* what LIBBPF_OPTS does, without its GNU extension */
+	lo.sz = sizeof(lo);
+	lo.flags = XDP_FLAGS_DRV_MODE;
 	x->link_fd = bpf_link_create(bpf_program__fd(prog), x->ifindex, BPF_XDP, &lo);
 	if (x->link_fd >= 0) {
 		return 1;

@@ -8,7 +8,8 @@
 # AF_PACKET (truncated headers, wrong IHL / lengths, fragments, options,
 # extension headers) never reach our parser; NAKs, silence and response
 # sizes as in socket mode; clear refusals (no interface, queue mismatch)
-# and xdpfallback; the program is gone after stop and after kill -9.
+# and xdpfallback; the program is gone after stop and after kill -9, and
+# a stale one attached by netlink is replaced at start.
 # Skipped (77) if the kernel refuses native XDP on veth.
 . "$SRC/tests/e2e/lib.sh"
 [ -x "$RESPONDER" ] || skip "no nts-responder"
@@ -65,8 +66,8 @@ xdp_attached() { ip -n "$P-srv" link show dev eth0 | grep -q 'prog/xdp'; }
 # ---- clear refusals ----
 resp_conf "xdp nosuch0"
 if nsx srv timeout 20 "$RESPONDER" -c "$T/resp.conf" >"$T/refuse1.log" 2>&1; then fail "started on a missing interface"; fi
-grep -q "no interface 'nosuch0'" "$T/refuse1.log" || fail "no clear message for a missing interface: $(cat "$T/refuse1.log")"
 grep -q "built without AF_XDP" "$T/refuse1.log" && skip "nts-responder built without AF_XDP (-Dxdp)"
+grep -q "no interface 'nosuch0'" "$T/refuse1.log" || fail "no clear message for a missing interface: $(cat "$T/refuse1.log")"
 resp_conf "xdp eth0 5"
 if nsx srv timeout 20 "$RESPONDER" -c "$T/resp.conf" >"$T/refuse2.log" 2>&1; then fail "started with a queue the interface lacks"; fi
 grep -q "eth0 has 1 receive queue (0-0), not queue 5" "$T/refuse2.log" ||
@@ -283,4 +284,20 @@ xdp_attached || fail "not attached after restart"
 kill -9 "$R2"
 sleep 0.5
 xdp_attached && fail "program still attached after kill -9"
+# a stale program attached the old way (netlink, as by hand) is removed at start
+ip -n "$P-srv" link set dev eth0 xdpdrv obj "$BUILD/ntp-responder/nts_xdp.bpf.o" sec xdp ||
+	fail "cannot attach the program by hand"
+bg srv resp3 "$RESPONDER" -c "$T/resp.conf"
+R3=$LAST
+wait_metrics srv 9124
+grep -q "removed a stale nts_xdp program" "$T/resp3.log" || fail "stale program not removed: $(cat "$T/resp3.log")"
+nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query after replacing a stale program"
+kill "$R3"
+i=0
+while kill -0 "$R3" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "responder did not stop"
+	sleep 0.1
+done
+xdp_attached && fail "program still attached after the stale one was replaced and the responder stopped"
 echo "xdp: NTS and plain over IPv4/IPv6 through AF_XDP, other traffic passes, hostile frames to the kernel, clean detach"
