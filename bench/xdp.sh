@@ -32,14 +32,8 @@ command -v chronyd >/dev/null || skip "no chronyd"
 BENCHBIN=$BUILD/tools/nts-bench
 add_host srv
 add_host cl
-ip -n "$P-srv" link add eth0 type veth peer name eth0 netns "$P-cl"
-ip -n "$P-srv" addr add 10.89.0.1/24 dev eth0
-ip -n "$P-cl" addr add 10.89.0.2/24 dev eth0
-ip -n "$P-srv" link set eth0 up
-ip -n "$P-cl" link set eth0 up
-$KEYCTL init --dir "$T/keyhost" >/dev/null
-$KEYCTL export --dir "$T/keyhost" --role ke --out "$T/ke.keys" >/dev/null
-$KEYCTL export --dir "$T/keyhost" --role responder --out "$T/responder.keys" >/dev/null
+link_pair srv cl
+plain_keys
 make_pki ke "IP:10.89.0.1"
 cat >"$T/ke.conf" <<CONF
 listen 10.89.0.1:4460

@@ -390,6 +390,14 @@ static const char *perm_hint(int e)
 	           : "";
 }
 
+static int sock_is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
 static int fill_addrs(struct bpf_object *obj, const struct sockaddr_storage *listen, int num_listen,
                       char *err, size_t err_len)
 {
@@ -412,6 +420,12 @@ static int fill_addrs(struct bpf_object *obj, const struct sockaddr_storage *lis
 			seterr(err, err_len, "xdp: cannot fill the address map: %s",
 			       strerror(errno));
 			return 0;
+		}
+		if (sock_is_wildcard((const struct sockaddr *)&listen[i])) {
+			log_warn(
+			    "xdp: a wildcard listen address: every UDP packet to its port that "
+			    "arrives on the interface is answered, also packets this host would "
+			    "forward; list the addresses (docs/xdp.md)");
 		}
 	}
 	return 1;

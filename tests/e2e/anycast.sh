@@ -15,6 +15,7 @@
 # again without a failed query; (2) a master key rotation with a 60 s epoch
 # is run and its generation switch-over happens with zero NAKs and zero
 # failed queries; (3) chronyd keeps authenticated samples through both.
+# Responder A runs in AF_XDP mode (xdp eth0) where the kernel allows it.
 # Without BIRD the route is switched with `ip route` (said in the output).
 . "$SRC/tests/e2e/lib.sh"
 for c in chronyd curl openssl python3; do
@@ -119,6 +120,11 @@ syncsource static 2 $2
 metrics 127.0.0.1:9124
 healthfile $H/responder.health
 EOF
+	# responder A serves through the AF_XDP fast path (docs/xdp.md) on its
+	# uplink; where the kernel or the build cannot, it says so and uses sockets
+	if [ "$1" = ra ]; then
+		printf 'xdp eth0\nxdpfallback yes\n' >>"$H/nts-responder.conf"
+	fi
 	notify_listener "resp-$1"
 	bg "$1" "resp-$1" env NOTIFY_SOCKET="$T/resp-$1.notify" "$RESPONDER" -c "$H/nts-responder.conf"
 	eval "RESP_PID_$1=\$LAST"
@@ -211,6 +217,14 @@ nsx cl "$QUERY" --ca "$T/ca.pem" --save "$T/sess6" --json "[2001:db8:88:2::2]" >
 	fail "NTS-KE over IPv6"
 grep -q "\"server\":\"$ANY6\".*\"refid\":\"52535041\"" "$T/first6.json" ||
 	fail "IPv6 query not answered by A: $(cat "$T/first6.json")"
+if [ "$(nsmetric ra 9124 '^nts_responder_xdp_active ')" = 1 ]; then
+	[ "$(nsmetric ra 9124 'xdp_packets_total\{dir="tx"')" -ge 2 ] ||
+		fail "responder A is in AF_XDP mode but answered the first queries from sockets"
+	XDP_MODE="responder A in AF_XDP mode"
+else
+	XDP_MODE="responder A in socket mode ($(grep -m1 'xdp:' "$T/resp-ra.log" || echo "xdp not active"))"
+fi
+echo "$XDP_MODE"
 
 # the query loop, one line per query: start_ms exit_code refid handshake
 # (no subprocess but the query between queries: tight on a busy machine)
@@ -387,4 +401,4 @@ CBAD=$(awk -v a="$ANY4" '$3 == a && substr($7, 1, 1) != "1" { n++ } END { print 
 kill -0 $CHRONY_PID 2>/dev/null || fail "chronyd exited"
 echo "e2e anycast: $Q queries, $FAILED failed (all in the failover gap), $NAKS NAKs, failover gap $GAP ms," \
 	"0 new NTS-KE; chronyd: $CA authenticated samples from A, $CB from B, $CPOST after the key switch-over;" \
-	"runtime $(((t_end - t_start) / 1000)) s; routing: $ROUTING; KE: $KE_MODE"
+	"runtime $(((t_end - t_start) / 1000)) s; routing: $ROUTING; KE: $KE_MODE; $XDP_MODE"

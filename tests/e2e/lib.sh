@@ -88,6 +88,34 @@ link_to_router() {
 	ip -n "$P-$1" -6 route add default via "2001:db8:88:$2::1"
 }
 
+# link_pair A B: a veth between hosts A (eth0, 10.89.0.1, fd89::1) and B
+# (eth0, .2), no router (tests/e2e/xdp.sh, bench/xdp.sh)
+link_pair() {
+	ip -n "$P-$1" link add eth0 type veth peer name eth0 netns "$P-$2"
+	ip -n "$P-$1" addr add 10.89.0.1/24 dev eth0
+	ip -n "$P-$1" addr add fd89::1/64 dev eth0 nodad
+	ip -n "$P-$2" addr add 10.89.0.2/24 dev eth0
+	ip -n "$P-$2" addr add fd89::2/64 dev eth0 nodad
+	ip -n "$P-$1" link set eth0 up
+	ip -n "$P-$2" link set eth0 up
+}
+# plain_keys: a key host in $T/keyhost and its KE and responder key files
+# $T/ke.keys and $T/responder.keys, unsealed (single-host tests)
+plain_keys() {
+	$KEYCTL init --dir "$T/keyhost" >/dev/null
+	$KEYCTL export --dir "$T/keyhost" --role ke --out "$T/ke.keys" >/dev/null
+	$KEYCTL export --dir "$T/keyhost" --role responder --out "$T/responder.keys" >/dev/null
+}
+# wait_gone PID: until PID has exited (5 s at most)
+wait_gone() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "process $1 did not stop"
+		sleep 0.1
+	done
+}
+
 now_ms() { date +%s%3N; }
 
 # nsmetric ROLE PORT REGEX: sum of the samples matching REGEX (0 if none)

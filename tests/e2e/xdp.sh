@@ -17,21 +17,13 @@
 # built without AF_XDP refuses the directive with a message
 add_host srv
 add_host cl
-ip -n "$P-srv" link add eth0 type veth peer name eth0 netns "$P-cl"
-ip -n "$P-srv" addr add 10.89.0.1/24 dev eth0
-ip -n "$P-srv" addr add fd89::1/64 dev eth0 nodad
-ip -n "$P-cl" addr add 10.89.0.2/24 dev eth0
-ip -n "$P-cl" addr add fd89::2/64 dev eth0 nodad
+link_pair srv cl
 ip -n "$P-srv" addr add 10.89.9.9/32 dev lo
 ip -n "$P-srv" addr add fd89:9::9/128 dev lo nodad
-ip -n "$P-srv" link set eth0 up
-ip -n "$P-cl" link set eth0 up
 ip -n "$P-cl" route add 10.89.9.9/32 via 10.89.0.1
 ip -n "$P-cl" -6 route add fd89:9::9/128 via fd89::1
 nsx cl ping -c1 -W2 10.89.0.1 >/dev/null || fail "no connectivity over the veth pair"
-$KEYCTL init --dir "$T/keyhost" >/dev/null
-$KEYCTL export --dir "$T/keyhost" --role ke --out "$T/ke.keys" >/dev/null
-$KEYCTL export --dir "$T/keyhost" --role responder --out "$T/responder.keys" >/dev/null
+plain_keys
 make_pki ke "IP:10.89.0.1,IP:fd89::1,IP:10.89.9.9,IP:fd89:9::9"
 cat >"$T/ke.conf" <<CONF
 listen 0.0.0.0:4460
@@ -270,12 +262,7 @@ nsx srv curl -sf --max-time 2 http://127.0.0.1:9124/health | grep -q ok || fail 
 
 # stop: the program goes with the process; kill -9 too
 kill "$RESP"
-i=0
-while kill -0 "$RESP" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "responder did not stop"
-	sleep 0.1
-done
+wait_gone "$RESP"
 xdp_attached && fail "program still attached after stop"
 bg srv resp2 "$RESPONDER" -c "$T/resp.conf"
 R2=$LAST
@@ -293,11 +280,6 @@ wait_metrics srv 9124
 grep -q "removed a stale nts_xdp program" "$T/resp3.log" || fail "stale program not removed: $(cat "$T/resp3.log")"
 nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query after replacing a stale program"
 kill "$R3"
-i=0
-while kill -0 "$R3" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "responder did not stop"
-	sleep 0.1
-done
+wait_gone "$R3"
 xdp_attached && fail "program still attached after the stale one was replaced and the responder stopped"
 echo "xdp: NTS and plain over IPv4/IPv6 through AF_XDP, other traffic passes, hostile frames to the kernel, clean detach"
