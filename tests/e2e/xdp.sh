@@ -264,6 +264,7 @@ nsx srv curl -sf --max-time 2 http://127.0.0.1:9124/health | grep -q ok || fail 
 kill "$RESP"
 wait_gone "$RESP"
 xdp_attached && fail "program still attached after stop"
+grep -q "stopped" "$T/resp.log" || fail "no clean stop in XDP mode (seccomp?): $(tail -3 "$T/resp.log")"
 bg srv resp2 "$RESPONDER" -c "$T/resp.conf"
 R2=$LAST
 wait_metrics srv 9124

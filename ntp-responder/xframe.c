@@ -1,0 +1,131 @@
+/*
+ * xframe.c: the Ethernet/IP/UDP framing of the AF_XDP path (see xframe.h).
+ */
+#include "ntp-responder/xframe.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include <openssl/bytestring.h>
+
+/* xframe_parse accepts exactly what bpf/nts_xdp.bpf.c redirects: untagged
+ * Ethernet, IPv4 without options or fragmentation / IPv6 with UDP next, UDP
+ * whose length is the IP payload's, all within the |len| bytes at |p|. */
+int xframe_parse(struct xframe *out, const uint8_t *p, size_t len)
+{
+	CBS cbs, ip;
+	uint16_t type, ulen, ip_payload;
+	CBS_init(&cbs, p, len);
+	if (!CBS_skip(&cbs, 12) || !CBS_get_u16(&cbs, &type)) {
+		return 0;
+	}
+	ip = cbs;
+	if (type == 0x0800) {
+		uint8_t vihl, proto;
+		uint16_t tot, frag;
+		if (!CBS_get_u8(&ip, &vihl) || vihl != 0x45 || !CBS_skip(&ip, 1) ||
+		    !CBS_get_u16(&ip, &tot) || !CBS_skip(&ip, 2) || !CBS_get_u16(&ip, &frag) ||
+		    (frag & 0x3fff) != 0 || !CBS_skip(&ip, 1) || !CBS_get_u8(&ip, &proto) ||
+		    proto != IPPROTO_UDP) {
+			return 0;
+		}
+		if (tot < 20 || tot > CBS_len(&cbs)) {
+			return 0;
+		}
+		ip_payload = (uint16_t)(tot - 20);
+		out->v6 = 0;
+		out->l4 = 14 + 20;
+	} else if (type == 0x86dd) {
+		uint8_t v, next;
+		if (!CBS_get_u8(&ip, &v) || (v >> 4) != 6 || !CBS_skip(&ip, 3) ||
+		    !CBS_get_u16(&ip, &ip_payload) || !CBS_get_u8(&ip, &next) ||
+		    next != IPPROTO_UDP) {
+			return 0;
+		}
+		if ((size_t)ip_payload + 40 > CBS_len(&cbs)) {
+			return 0;
+		}
+		out->v6 = 1;
+		out->l4 = 14 + 40;
+	} else {
+		return 0;
+	}
+	CBS udp;
+	CBS_init(&udp, p + out->l4, ip_payload);
+	if (!CBS_skip(&udp, 4) || !CBS_get_u16(&udp, &ulen) || ulen != ip_payload || ulen < 8) {
+		return 0;
+	}
+	out->payload_len = (size_t)ulen - 8;
+	return 1;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	size_t i;
+	for (i = 0; i + 1 < len; i += 2) {
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	}
+	if (i < len) {
+		sum += (uint32_t)p[i] << 8;
+	}
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16) {
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	return (uint16_t)~sum;
+}
+
+static void swap_bytes(uint8_t *a, uint8_t *b, size_t len)
+{
+	uint8_t t[16];
+	memcpy(t, a, len);
+	memcpy(a, b, len);
+	memcpy(b, t, len);
+}
+
+/* xframe_reply turns the request frame at |p| (layout |f|), whose UDP
+ * payload already holds the |out_len|-byte response, into the reply:
+ * addresses and ports swapped, TTL / hop limit 64, lengths and checksums
+ * (UDP's too, mandatory for IPv6). Returns the frame length. */
+size_t xframe_reply(uint8_t *p, const struct xframe *f, size_t out_len)
+{
+	uint8_t *ip = p + 14, *udp = p + f->l4;
+	uint16_t ulen = (uint16_t)(8 + out_len);
+	uint32_t sum;
+
+	swap_bytes(p, p + 6, 6);
+	if (!f->v6) {
+		swap_bytes(ip + 12, ip + 16, 4);
+		ip[1] = 0; /* DSCP/ECN */
+		put16(ip + 2, (uint16_t)(20 + ulen));
+		put16(ip + 4, 0);      /* id: never fragmented */
+		put16(ip + 6, 0x4000); /* DF */
+		ip[8] = 64;
+		put16(ip + 10, 0);
+		put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+		sum = csum_add(0, ip + 12, 8) + IPPROTO_UDP + ulen;
+	} else {
+		ip[0] = 0x60; /* no traffic class, no flow label */
+		ip[1] = ip[2] = ip[3] = 0;
+		put16(ip + 4, ulen);
+		ip[7] = 64;
+		swap_bytes(ip + 8, ip + 24, 16);
+		sum = csum_add(0, ip + 8, 32) + IPPROTO_UDP + ulen;
+	}
+	swap_bytes(udp, udp + 2, 2);
+	put16(udp + 4, ulen);
+	put16(udp + 6, 0);
+	uint16_t c = csum_fold(csum_add(sum, udp, ulen));
+	put16(udp + 6, c == 0 ? 0xffff : c);
+	return f->l4 + ulen;
+}

@@ -1,0 +1,213 @@
+/*
+ * test_xframe.c: the AF_XDP path's framing (ntp-responder/xframe.c):
+ * every truncation and every header the XDP program passes to the kernel
+ * is refused, Ethernet padding is not payload, and replies carry swapped
+ * addresses and checksums that verify (checked here with a separate
+ * one's-complement sum), for IPv4 and IPv6.
+ */
+#include <stdlib.h>
+
+#include "ntp-responder/xframe.h"
+#include "tests/unit/testutil.h"
+
+static const uint8_t mac_s[6] = {2, 0, 0, 0, 0, 1}, mac_d[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t ip4_s[4] = {10, 0, 0, 2}, ip4_d[4] = {10, 0, 0, 1};
+static const uint8_t ip6_s[16] = {0xfd, 0x89, [15] = 2}, ip6_d[16] = {0xfd, 0x89, [15] = 1};
+
+static void be16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static size_t get16(const uint8_t *p)
+{
+	return (size_t)p[0] << 8 | p[1];
+}
+
+/* the one's-complement sum of |len| bytes, folded */
+static uint32_t ocsum(uint32_t s, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		s += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+	}
+	while (s > 0xffff) {
+		s = (s & 0xffff) + (s >> 16);
+	}
+	return s;
+}
+
+/* a request frame with a |n|-byte payload of 0x23, 0...; returns its length */
+static size_t frame(uint8_t *f, int v6, size_t n)
+{
+	memset(f, 0, 2048);
+	memcpy(f, mac_d, 6);
+	memcpy(f + 6, mac_s, 6);
+	size_t l4;
+	if (!v6) {
+		be16(f + 12, 0x0800);
+		uint8_t *ip = f + 14;
+		ip[0] = 0x45;
+		be16(ip + 2, 20 + 8 + n);
+		ip[8] = 64;
+		ip[9] = 17;
+		memcpy(ip + 12, ip4_s, 4);
+		memcpy(ip + 16, ip4_d, 4);
+		l4 = 34;
+	} else {
+		be16(f + 12, 0x86dd);
+		uint8_t *ip = f + 14;
+		ip[0] = 0x60;
+		be16(ip + 4, 8 + n);
+		ip[6] = 17;
+		ip[7] = 64;
+		memcpy(ip + 8, ip6_s, 16);
+		memcpy(ip + 24, ip6_d, 16);
+		l4 = 54;
+	}
+	be16(f + l4, 40000);
+	be16(f + l4 + 2, 123);
+	be16(f + l4 + 4, 8 + n);
+	f[l4 + 8] = 0x23;
+	return l4 + 8 + n;
+}
+
+static void refused(const uint8_t *f, size_t len, const char *what)
+{
+	struct xframe x;
+	if (xframe_parse(&x, f, len)) {
+		fprintf(stderr, "accepted: %s\n", what);
+		test_failures++;
+	}
+}
+
+static void test_parse(void)
+{
+	uint8_t f[2048];
+	struct xframe x;
+	for (int v6 = 0; v6 <= 1; v6++) {
+		size_t len = frame(f, v6, 48);
+		CHECK(xframe_parse(&x, f, len));
+		CHECK_EQ(x.v6, v6);
+		CHECK_EQ(x.l4, v6 ? 54u : 34u);
+		CHECK_EQ(x.payload_len, 48);
+		/* Ethernet padding after the IP packet is not payload */
+		CHECK(xframe_parse(&x, f, len + 6));
+		CHECK_EQ(x.payload_len, 48);
+		for (size_t l = 0; l < len; l++) {
+			CHECK(!xframe_parse(&x, f, l));
+		}
+		/* an empty UDP payload parses (resp_handle drops it as short) */
+		len = frame(f, v6, 0);
+		CHECK(xframe_parse(&x, f, len));
+		CHECK_EQ(x.payload_len, 0);
+	}
+	size_t len = frame(f, 0, 48);
+	f[14] = 0x46;
+	refused(f, len, "IPv4 options (IHL 6)");
+	f[14] = 0x44;
+	refused(f, len, "IHL 4");
+	f[14] = 0x55;
+	refused(f, len, "IP version 5");
+	f[14] = 0x45;
+	be16(f + 20, 0x2000);
+	refused(f, len, "more fragments");
+	be16(f + 20, 0x0001);
+	refused(f, len, "fragment offset");
+	be16(f + 20, 0x4000);
+	CHECK(xframe_parse(&x, f, len)); /* DF is fine */
+	f[23] = 6;
+	refused(f, len, "TCP");
+	f[23] = 17;
+	be16(f + 38, 8 + 47);
+	refused(f, len, "UDP length short of the IP payload");
+	be16(f + 38, 8 + 49);
+	refused(f, len, "UDP length beyond the IP payload");
+	be16(f + 38, 8 + 48);
+	be16(f + 16, 19);
+	refused(f, len, "IP total length below the header");
+	be16(f + 16, 20 + 8 + 49);
+	refused(f, len, "IP total length beyond the frame");
+	be16(f + 16, 20 + 8 + 48);
+	be16(f + 12, 0x8100);
+	refused(f, len, "VLAN tag");
+	len = frame(f, 1, 48);
+	f[20] = 0;
+	refused(f, len, "IPv6 hop-by-hop header");
+	f[20] = 44;
+	refused(f, len, "IPv6 fragment header");
+	f[20] = 17;
+	f[14] = 0x40;
+	refused(f, len, "IPv6 ethertype with version 4");
+	f[14] = 0x60;
+	be16(f + 18, 8 + 49);
+	refused(f, len, "IPv6 payload length beyond the frame");
+	be16(f + 18, 8 + 47);
+	refused(f, len, "UDP length other than the IPv6 payload's");
+	/* random frames: never read out of bounds (ASan), a payload in bounds */
+	srand(1);
+	for (int i = 0; i < 200000; i++) {
+		size_t l = (size_t)rand() % 200;
+		len = frame(f, rand() & 1, (size_t)rand() % 100);
+		for (int k = rand() % 4; k >= 0; k--) {
+			f[(size_t)rand() % 120] = (uint8_t)rand();
+		}
+		uint8_t *copy = malloc(l + 1);
+		memcpy(copy, f, l);
+		if (xframe_parse(&x, copy, l)) {
+			CHECK(x.l4 + 8 + x.payload_len <= l);
+		}
+		free(copy);
+	}
+}
+
+static void test_reply(void)
+{
+	uint8_t f[2048];
+	struct xframe x;
+	for (int v6 = 0; v6 <= 1; v6++) {
+		for (size_t out_len = 48; out_len <= 68; out_len += 20) {
+			size_t len = frame(f, v6, 68);
+			CHECK(xframe_parse(&x, f, len));
+			memset(f + x.l4 + 8, 0xa5, out_len); /* the response */
+			f[x.l4 + 8 + out_len - 1] = 0x01;    /* an odd last byte pattern */
+			size_t rlen = xframe_reply(f, &x, out_len);
+			CHECK_EQ(rlen, x.l4 + 8 + out_len);
+			CHECK_MEM(f, 6, mac_s, 6);
+			CHECK_MEM(f + 6, 6, mac_d, 6);
+			const uint8_t *udp = f + x.l4;
+			CHECK_EQ(get16(udp), 123);
+			CHECK_EQ(get16(udp + 2), 40000);
+			CHECK_EQ(get16(udp + 4), 8 + out_len);
+			CHECK(get16(udp + 6) != 0);
+			uint32_t s;
+			if (!v6) {
+				const uint8_t *ip = f + 14;
+				CHECK_MEM(ip + 12, 4, ip4_d, 4);
+				CHECK_MEM(ip + 16, 4, ip4_s, 4);
+				CHECK_EQ(ip[8], 64);
+				CHECK_EQ(get16(ip + 2), 20 + 8 + out_len);
+				CHECK_EQ(ocsum(0, ip, 20), 0xffff);
+				s = ocsum(0, ip + 12, 8) + 17 + 8 + (uint32_t)out_len;
+			} else {
+				const uint8_t *ip = f + 14;
+				CHECK_MEM(ip + 8, 16, ip6_d, 16);
+				CHECK_MEM(ip + 24, 16, ip6_s, 16);
+				CHECK_EQ(ip[7], 64);
+				CHECK_EQ(get16(ip + 4), 8 + out_len);
+				s = ocsum(0, ip + 8, 32) + 17 + 8 + (uint32_t)out_len;
+			}
+			CHECK_EQ(ocsum(s, udp, 8 + out_len), 0xffff);
+			/* the reply is itself a frame the parser accepts */
+			struct xframe y;
+			CHECK(xframe_parse(&y, f, rlen));
+			CHECK_EQ(y.payload_len, out_len);
+		}
+	}
+}
+
+int main(void)
+{
+	test_parse();
+	test_reply();
+	return test_summary("xframe");
+}
