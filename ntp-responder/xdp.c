@@ -140,7 +140,14 @@ static void kick(struct xdp_sock *s, uint32_t *pending)
 	*pending = 0;
 	/* copy mode always needs the syscall; zero-copy when the driver asks */
 	if (!s->zerocopy || xsk_ring_prod__needs_wakeup(&s->tx)) {
-		(void)sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		/* a busy device leaves descriptors on the ring until the next
+		 * kick, which on a quiet server is the next request: retry */
+		for (int i = 0; i < 8; i++) {
+			if (sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0 ||
+			    (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS)) {
+				break;
+			}
+		}
 	}
 }
 

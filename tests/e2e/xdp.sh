@@ -139,6 +139,26 @@ assert s.recv(100) == b"echo:x"
 PY
 wait $ECHO || :
 
+# a burst: more responses in one batch than the kernel sends per transmit
+# kick in copy mode (32) all go out at once, none waits for a later request
+nsx cl python3 - <<'PY' || fail "burst through XDP"
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+req = bytes([0x23]) + bytes(47)
+for rnd in range(5):
+    for _ in range(300):
+        s.sendto(req, ("10.89.0.1", 123))
+    got, end = 0, time.time() + 1.0
+    s.settimeout(0.2)
+    while got < 300 and time.time() < end:
+        try:
+            s.recv(100)
+            got += 1
+        except socket.timeout:
+            break
+    assert got == 300, "round %d: %d of 300 answered" % (rnd, got)
+PY
 # the rules of the socket path: silence, sizes, NAKs
 rx0=$(xrx)
 nsx cl python3 - <<'PY' || fail "NTP rules through XDP"
