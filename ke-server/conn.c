@@ -346,6 +346,21 @@ void ke_on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	c->ipv6 = peer.ss_family == AF_INET6;
+	/* the access list and the handshake rate: before any TLS work */
+	int evicted = 0;
+	switch (rl_policy_check(&srv->policy, (struct sockaddr *)&peer, ke_mono_ns(), &evicted)) {
+	case RL_DENIED:
+		metrics_inc(&w->stats.denied);
+		ke_conn_close(c);
+		return;
+	case RL_LIMITED:
+		metrics_inc(&w->stats.rate_limited);
+		ke_conn_close(c);
+		return;
+	case RL_PASS:
+	default:
+		break;
+	}
 	c->source_slot = source_slot(srv, &peer);
 	if (atomic_fetch_add(&srv->per_source[c->source_slot], 1) >= cfg->max_per_source) {
 		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
