@@ -270,6 +270,34 @@ static uint64_t sum(size_t off)
 
 static void render_state(struct metrics_buf *b);
 
+/* render_abuse: the access list and rate limit counters (ratelimit.c) */
+static void render_abuse(struct metrics_buf *b)
+{
+	static const struct {
+		const char *name, *help, *label;
+		size_t off;
+	} rows[] = {
+	    {"nts_responder_ratelimited_total",
+	     "Requests over the per-prefix rate limit (KoD RATE or silence).", NULL,
+	     offsetof(struct resp_stats, rl_limited)},
+	    {"nts_responder_denied_total", "Requests from prefixes the access list denies.", NULL,
+	     offsetof(struct resp_stats, acl_denied)},
+	    {"nts_responder_kod_total", "Kiss-o'-Death responses by code.", "code=\"RATE\"",
+	     offsetof(struct resp_stats, kod_rate)},
+	    {"nts_responder_kod_total", NULL, "code=\"DENY\"",
+	     offsetof(struct resp_stats, kod_deny)},
+	    {"nts_responder_ratelimit_evictions_total",
+	     "Rate-limit table entries given to a new source prefix.", NULL,
+	     offsetof(struct resp_stats, rl_evictions)},
+	};
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(rows); i++) {
+		if (rows[i].help != NULL) {
+			metrics_family(b, rows[i].name, "counter", rows[i].help);
+		}
+		metrics_sample(b, rows[i].name, rows[i].label, sum(rows[i].off));
+	}
+}
+
 static void render(void *arg, struct metrics_buf *b)
 {
 	(void)arg;
@@ -305,18 +333,7 @@ static void render(void *arg, struct metrics_buf *b)
 	               SUM(drop_bad_ef));
 	metrics_family(b, "nts_responder_send_errors_total", "counter", "sendmmsg failures.");
 	metrics_sample(b, "nts_responder_send_errors_total", NULL, SUM(send_errors));
-	metrics_family(b, "nts_responder_ratelimited_total", "counter",
-	               "Requests over the per-prefix rate limit (KoD RATE or silence).");
-	metrics_sample(b, "nts_responder_ratelimited_total", NULL, SUM(rl_limited));
-	metrics_family(b, "nts_responder_denied_total", "counter",
-	               "Requests from prefixes the access list denies.");
-	metrics_sample(b, "nts_responder_denied_total", NULL, SUM(acl_denied));
-	metrics_family(b, "nts_responder_kod_total", "counter", "Kiss-o'-Death responses by code.");
-	metrics_sample(b, "nts_responder_kod_total", "code=\"RATE\"", SUM(kod_rate));
-	metrics_sample(b, "nts_responder_kod_total", "code=\"DENY\"", SUM(kod_deny));
-	metrics_family(b, "nts_responder_ratelimit_evictions_total", "counter",
-	               "Rate-limit table entries given to a new source prefix.");
-	metrics_sample(b, "nts_responder_ratelimit_evictions_total", NULL, SUM(rl_evictions));
+	render_abuse(b);
 
 	const struct metrics_hist *hs[MAX_WORKERS];
 	for (int i = 0; i < d.num_workers; i++) {

@@ -229,7 +229,7 @@ static void test_acl(void)
 
 static void test_policy(void)
 {
-	struct rl_policy p = {0};
+	static struct rl_policy p; /* zero: no table, no list */
 	struct acl_rules r = {0};
 	struct rl_config c = conf(1000, 1, 4096);
 	CHECK(acl_parse_prefix(&r.rule[0], "192.0.2.0/24"));
