@@ -50,8 +50,8 @@ struct rl_table *rl_table_new(uint64_t entries)
 	if (t == NULL) {
 		return NULL;
 	}
-	/* zeroed pages come from the kernel untouched: the RSS grows with the
-	 * sources seen, up to the table's size */
+	/* all of it resident from the start: the RSS does not grow with the
+	 * sources seen */
 	t->sets = aligned_alloc(sizeof(struct rl_set), sets * sizeof(struct rl_set));
 	if (t->sets == NULL) {
 		free(t);
