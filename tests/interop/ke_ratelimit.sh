@@ -2,12 +2,7 @@
 # close connections right after accept, before any TLS work
 # (docs/config-ke-server.md, ratelimit, allow, deny).
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP "ratelimit yes
+start_stack "ratelimit yes
 ratelimitinterval 1h
 ratelimitburst 3
 deny ::1"
