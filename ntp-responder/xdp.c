@@ -178,8 +178,11 @@ void xdp_serve(struct worker *w, struct xdp_sock *s)
 				continue;
 			}
 			uint8_t *payload = p + f.l4 + 8;
+			struct sockaddr_storage peer;
+			xframe_peer(&peer, p, &f);
 			size_t out_len =
-			    resp_handle(w->ctx, &w->stats, payload, f.payload_len, &t2, out);
+			    resp_handle_from(w->ctx, &w->stats, (const struct sockaddr *)&peer,
+			                     payload, f.payload_len, &t2, out);
 			if (out_len == 0) {
 				recycle(s, d->addr);
 				continue;

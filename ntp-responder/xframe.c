@@ -129,3 +129,20 @@ size_t xframe_reply(uint8_t *p, const struct xframe *f, size_t out_len)
 	put16(udp + 6, c == 0 ? 0xffff : c);
 	return f->l4 + ulen;
 }
+
+void xframe_peer(struct sockaddr_storage *out, const uint8_t *p, const struct xframe *f)
+{
+	const uint8_t *udp = p + f->l4;
+	memset(out, 0, sizeof(*out));
+	if (!f->v6) {
+		struct sockaddr_in *a = (struct sockaddr_in *)out;
+		a->sin_family = AF_INET;
+		memcpy(&a->sin_addr, p + 14 + 12, 4);
+		memcpy(&a->sin_port, udp, 2); /* both in network order */
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)out;
+		a->sin6_family = AF_INET6;
+		memcpy(&a->sin6_addr, p + 14 + 8, 16);
+		memcpy(&a->sin6_port, udp, 2);
+	}
+}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "common/compiler.h"
 
@@ -25,6 +26,11 @@ struct xframe {
  * next header, UDP whose length is the IP payload's, all within the |len|
  * bytes at |p|. Returns 1 and fills |out|, or 0. */
 int xframe_parse(struct xframe *out, const uint8_t *p, size_t len) NTS_WUR;
+
+/* xframe_peer writes the request's source address and port (parsed into
+ * |f|) as a sockaddr_in or sockaddr_in6 to |out|: the peer that the access
+ * list and the rate limit judge (resp_handle_from). */
+void xframe_peer(struct sockaddr_storage *out, const uint8_t *p, const struct xframe *f);
 
 /* xframe_reply turns the request frame at |p| (parsed into |f|), whose UDP
  * payload already holds the |out_len|-byte response (out_len <=

@@ -275,9 +275,19 @@ nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query after h
 nsx cl "$QUERY" --ca "$T/ca.pem" --json "[fd89::1]" >"$T/q6.json" || fail "KE/NTS over IPv6 after hostile frames"
 
 # reload keeps serving; health endpoint answers
+# ... and applies an access list on the XDP path, judged by the frame's
+# source address
+echo "deny fd89::2" >>"$T/resp.conf"
+den0=$(nsmetric srv 9124 '^nts_responder_denied_total')
 kill -HUP "$RESP"
 sleep 0.5
-nsx cl "$QUERY" --plain "[fd89:9::9]" --json >/dev/null || fail "plain query after SIGHUP"
+nsx cl "$QUERY" --plain 10.89.9.9 --json >/dev/null || fail "plain query after SIGHUP"
+rx0=$(xrx)
+if nsx cl "$QUERY" --plain "[fd89:9::9]" --json >"$T/denied.json" 2>&1; then
+	fail "a denied client was answered through XDP: $(cat "$T/denied.json")"
+fi
+[ "$(xrx)" -gt "$rx0" ] || fail "the denied request did not come through XDP"
+[ "$(nsmetric srv 9124 '^nts_responder_denied_total')" -gt "$den0" ] || fail "denial not counted"
 nsx srv curl -sf --max-time 2 http://127.0.0.1:9124/health | grep -q ok || fail "health not ok in XDP mode"
 
 # stop: the program goes with the process; kill -9 too

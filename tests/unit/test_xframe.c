@@ -5,6 +5,7 @@
  * addresses and checksums that verify (checked here with a separate
  * one's-complement sum), for IPv4 and IPv6.
  */
+#include <netinet/in.h>
 #include <stdlib.h>
 
 #include "ntp-responder/xframe.h"
@@ -160,6 +161,27 @@ static void test_parse(void)
 	}
 }
 
+static void test_peer(void)
+{
+	uint8_t f[2048];
+	struct xframe x;
+	struct sockaddr_storage ss;
+	size_t len = frame(f, 0, 48);
+	CHECK(xframe_parse(&x, f, len));
+	xframe_peer(&ss, f, &x);
+	const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+	CHECK_EQ(a->sin_family, AF_INET);
+	CHECK_MEM((const uint8_t *)&a->sin_addr, 4, ip4_s, 4);
+	CHECK_EQ(ntohs(a->sin_port), 40000);
+	len = frame(f, 1, 48);
+	CHECK(xframe_parse(&x, f, len));
+	xframe_peer(&ss, f, &x);
+	const struct sockaddr_in6 *b = (const struct sockaddr_in6 *)&ss;
+	CHECK_EQ(b->sin6_family, AF_INET6);
+	CHECK_MEM((const uint8_t *)&b->sin6_addr, 16, ip6_s, 16);
+	CHECK_EQ(ntohs(b->sin6_port), 40000);
+}
+
 static void test_reply(void)
 {
 	uint8_t f[2048];
@@ -209,5 +231,6 @@ int main(void)
 {
 	test_parse();
 	test_reply();
+	test_peer();
 	return test_summary("xframe");
 }
