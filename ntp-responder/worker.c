@@ -32,6 +32,17 @@ static int udp_setup(int fd, int family, void *arg)
 		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) {
 			return 0;
 		}
+		/* DF on every response: a response is never larger than its
+		 * request, so it fits wherever the request came through, and a
+		 * DF packet needs no IP ID (the kernel's __ip_select_ident, a
+		 * hash and a shared atomic per packet, goes). PROBE rather than
+		 * DO: the learned path MTU is ignored, so an ICMP "fragmentation
+		 * needed" (which anyone can spoof) cannot make sends to a client
+		 * fail with EMSGSIZE. */
+		int pmtu = IP_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) != 0) {
+			return 0;
+		}
 	}
 	/* a burst or a descheduled worker must not overflow the ~200 KiB
 	 * default buffer: that is loss at half load */
