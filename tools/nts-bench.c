@@ -18,7 +18,15 @@
  * back). --ports N sockets (source ports), --src-addrs M source addresses
  * in 127.16/12 chosen per packet (IPv4 loopback only): N x M distinct
  * clients. sendmmsg/recvmmsg batches. RTT and server processing time
- * (T3 - T2 from the response) percentiles, loss.
+ * (T3 - T2 from the response) percentiles, loss, and what a client would
+ * make of the server's timestamps: offset ((T2 - T1) + (T3 - T4)) / 2 and
+ * delay (T4 - T1) - (T3 - T2) of every checked response (plain) or every
+ * fully verified one (NTS). T1 is read just before the sendmmsg that
+ * carries the request, T4 is the kernel's receive timestamp
+ * (SO_TIMESTAMPNS; user space after recvmmsg if the kernel gives none, and
+ * the output says so). The generator and the server share one clock, so
+ * the true offset is 0: what is measured is the server's timestamp error
+ * plus the generator's own (a request later in a batch leaves after T1).
  * nts: requests are pre-built from the sessions' cookies (--templates of
  * them, each with its own Unique Identifier) and replayed; stateless
  * responders answer replays, and the output says it replays. Every response
@@ -663,6 +671,8 @@ struct udp_stats {
 	double rate; /* 0: max */
 	uint64_t sent, received, valid, bad, nak, verified, verify_failed;
 	struct bs_hist rtt, proc;
+	struct bs_shist offset, delay; /* ns */
+	uint64_t t4_user;              /* samples whose T4 is not the kernel's */
 	double elapsed, cpu;
 };
 
@@ -679,6 +689,7 @@ struct udp {
 	size_t *tlen;
 	uint32_t *tsess;
 	uint64_t *tsent;
+	uint64_t *t1; /* NTP time of the last send of each template */
 	uint64_t next_template;
 	size_t num_sessions;
 	aead_ctx *s2c;
@@ -690,6 +701,7 @@ struct udp {
 	uint8_t plain_req[BATCH][NTP_HEADER_LEN];
 	uint8_t rx[BATCH][NTP_MAX_PACKET];
 	uint64_t cmsg[BATCH][(CMSG_SPACE(sizeof(struct in_pktinfo)) + 7) / 8]; /* aligned */
+	uint64_t rx_cmsg[BATCH][(CMSG_SPACE(sizeof(struct timespec)) + 7) / 8];
 	uint8_t scratch[NTP_MAX_PACKET];
 };
 
@@ -716,6 +728,10 @@ static void udp_open(struct udp *u)
 		if (fd < 0) {
 			die(EXIT_SETUP, "socket: %s (raise the fd limit for --ports %d)",
 			    strerror(errno), u->num_fds);
+		}
+		int one = 1;
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
+			die(EXIT_SETUP, "SO_TIMESTAMPNS: %s", strerror(errno));
 		}
 		int sz = 4 << 20;
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0) {
@@ -764,10 +780,11 @@ static void build_templates(struct udp *u, const struct session *ss, size_t num_
 	u->tlen = calloc(n, sizeof(*u->tlen));
 	u->tsess = calloc(n, sizeof(*u->tsess));
 	u->tsent = calloc(n, sizeof(*u->tsent));
+	u->t1 = calloc(n, sizeof(*u->t1));
 	u->s2c = calloc(num_sessions, sizeof(*u->s2c));
 	aead_ctx *c2s = calloc(num_sessions, sizeof(*c2s));
 	if (u->tbuf == NULL || u->tlen == NULL || u->tsess == NULL || u->tsent == NULL ||
-	    u->s2c == NULL || c2s == NULL) {
+	    u->t1 == NULL || u->s2c == NULL || c2s == NULL) {
 		die(EXIT_SETUP, "out of memory for %zu templates", n);
 	}
 	u->num_sessions = num_sessions;
@@ -812,7 +829,6 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 {
 	int si = (int)(batch_no % (uint64_t)u->num_fds);
 	int fd = u->fds[si];
-	uint64_t now = mono_ns(), ntp_now = u->nts ? 0 : real_ntp();
 	for (int i = 0; i < n; i++) {
 		struct mmsghdr *m = &u->msgs[i];
 		memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
@@ -824,16 +840,11 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			size_t ti = (size_t)((u->next_template + (uint64_t)i) % u->num_templates);
 			u->iov[i].iov_base = u->tbuf + ti * NTP_MAX_PACKET;
 			u->iov[i].iov_len = u->tlen[ti];
-			u->tsent[ti] = now;
 		} else {
 			uint8_t *p = u->plain_req[i];
 			memset(p, 0, NTP_HEADER_LEN);
 			p[0] = (0 << 6) | (4 << 3) | NTP_MODE_CLIENT;
 			p[2] = 6;
-			uint64_t ts = ntp_now + (uint64_t)i; /* distinct origins */
-			for (int b = 0; b < 8; b++) {
-				p[40 + b] = (uint8_t)(ts >> (56 - 8 * b));
-			}
 			u->iov[i].iov_base = p;
 			u->iov[i].iov_len = NTP_HEADER_LEN;
 		}
@@ -851,6 +862,20 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		}
 	}
+	/* T1 as late as possible: the clocks are read just before the send */
+	uint64_t now = mono_ns(), t1 = real_ntp();
+	for (int i = 0; i < n; i++) {
+		if (u->nts) {
+			size_t ti = (size_t)((u->next_template + (uint64_t)i) % u->num_templates);
+			u->tsent[ti] = now;
+			u->t1[ti] = t1;
+		} else {
+			uint64_t ts = t1 + (uint64_t)i; /* distinct origins */
+			for (int b = 0; b < 8; b++) {
+				u->plain_req[i][40 + b] = (uint8_t)(ts >> (56 - 8 * b));
+			}
+		}
+	}
 	int r = sendmmsg(fd, u->msgs, (unsigned)n, MSG_DONTWAIT);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED) {
@@ -865,8 +890,18 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 	return r;
 }
 
+/* add_sample records the offset and delay a client would compute from
+ * |h| (T2, T3), its own send time |t1| and receive time |t4|. */
+static void add_sample(struct udp_stats *st, const struct ntp_header *h, uint64_t t1, uint64_t t4)
+{
+	int64_t d21 = ntp_diff_ns(h->receive_ts, t1), d34 = ntp_diff_ns(h->transmit_ts, t4);
+	int64_t d41 = ntp_diff_ns(t4, t1), d32 = ntp_diff_ns(h->transmit_ts, h->receive_ts);
+	bs_shist_add(&st->offset, (d21 + d34) / 2);
+	bs_shist_add(&st->delay, d41 - d32);
+}
+
 static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
-                         uint64_t now_ntp)
+                         uint64_t now_ntp, uint64_t t4)
 {
 	struct ntp_header h;
 	CBS c;
@@ -893,11 +928,12 @@ static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, 
 	st->verified++;
 	bs_hist_add(&st->rtt, (uint64_t)rtt);
 	bs_hist_add(&st->proc, (uint64_t)proc);
+	add_sample(st, &h, h.origin_ts, t4); /* T1: the origin we sent */
 	(void)u;
 }
 
 static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
-                       uint64_t now_mono)
+                       uint64_t now_mono, uint64_t t4)
 {
 	struct ntp_header h;
 	CBS c;
@@ -925,7 +961,8 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 		st->nak++;
 		return;
 	}
-	if (u->rx_count++ % (uint64_t)opt.verify_every == 0) {
+	int verify = u->rx_count++ % (uint64_t)opt.verify_every == 0;
+	if (verify) {
 		struct nts_response r;
 		enum nts_client_result res =
 		    nts_parse_response(&r, p, len, uid_ef + 4, UID_LEN, &u->s2c[u->tsess[idx]],
@@ -947,9 +984,26 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 		st->bad++;
 		return;
 	}
+	if (verify) {
+		add_sample(st, &h, u->t1[idx], t4); /* authenticated timestamps only */
+	}
 	st->valid++;
 	bs_hist_add(&st->rtt, now_mono - u->tsent[idx]);
 	bs_hist_add(&st->proc, (uint64_t)proc);
+}
+
+/* kernel_rx_time returns the SO_TIMESTAMPNS receive time of |m| as an NTP
+ * timestamp, 0 if it has none. */
+static uint64_t kernel_rx_time(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return ntp_ts_from_timespec(&ts);
+		}
+	}
+	return 0;
 }
 
 /* recv_ready reads what the ready sockets hold, waiting up to |timeout_ns|
@@ -971,18 +1025,26 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 			u->iov[i].iov_len = sizeof(u->rx[i]);
 			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
 			u->msgs[i].msg_hdr.msg_iovlen = 1;
+			u->msgs[i].msg_hdr.msg_control = u->rx_cmsg[i];
+			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_cmsg[i]);
 		}
 		int r = recvmmsg(evs[e].data.fd, u->msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (r <= 0) {
 			continue;
 		}
 		uint64_t now = u->nts ? mono_ns() : real_ntp();
+		uint64_t user_t4 = u->nts ? real_ntp() : now;
 		for (int i = 0; i < r; i++) {
 			st->received++;
+			uint64_t t4 = kernel_rx_time(&u->msgs[i].msg_hdr);
+			if (t4 == 0) {
+				t4 = user_t4;
+				st->t4_user++;
+			}
 			if (u->nts) {
-				handle_nts(u, st, u->rx[i], u->msgs[i].msg_len, now);
+				handle_nts(u, st, u->rx[i], u->msgs[i].msg_len, now, t4);
 			} else {
-				handle_plain(u, st, u->rx[i], u->msgs[i].msg_len, now);
+				handle_plain(u, st, u->rx[i], u->msgs[i].msg_len, now, t4);
 			}
 		}
 	}
@@ -995,6 +1057,8 @@ static void udp_step(struct udp *u, struct udp_stats *st, double rate, uint64_t 
 	memset(st, 0, sizeof(*st));
 	bs_hist_init(&st->rtt);
 	bs_hist_init(&st->proc);
+	bs_shist_init(&st->offset);
+	bs_shist_init(&st->delay);
 	st->rate = rate;
 	double cpu0 = cpu_seconds();
 	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(opt.duration * 1e9), batch_no = 0, now;
@@ -1047,6 +1111,17 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	}
 	r[3] = (double)st->rtt.max / 1e3;
 	p[3] = (double)st->proc.max / 1e3;
+	double off[3], del[2];
+	const double offp[3] = {1, 50, 99};
+	for (int i = 0; i < 3; i++) {
+		off[i] = (double)bs_shist_percentile(&st->offset, offp[i]) / 1e3;
+	}
+	del[0] = (double)bs_shist_percentile(&st->delay, 50) / 1e3;
+	del[1] = (double)bs_shist_percentile(&st->delay, 99) / 1e3;
+	uint64_t samples = bs_shist_count(&st->offset);
+	const char *t4 = st->t4_user == 0             ? "kernel"
+	                 : st->t4_user < st->received ? "mixed"
+	                                              : "user";
 	double cpu = st->elapsed > 0 ? 100 * st->cpu / st->elapsed : 0;
 	if (opt.json) {
 		printf("%s{\"target_rate\":", first ? "" : ",");
@@ -1060,21 +1135,25 @@ static void print_step(const struct udp_stats *st, int first, int last)
 		       "\"nak\":%llu,\"verified\":%llu,\"verify_failed\":%llu,"
 		       "\"rtt_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
 		       "\"proc_us\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-		       "\"generator_cpu_pct\":%.0f}",
+		       "\"offset_us\":{\"p1\":%.2f,\"p50\":%.2f,\"p99\":%.2f},"
+		       "\"delay_us\":{\"p50\":%.2f,\"p99\":%.2f},\"timestamp_samples\":%llu,"
+		       "\"t4\":\"%s\",\"generator_cpu_pct\":%.0f}",
 		       st->elapsed, (unsigned long long)st->sent, sent_rate,
 		       (unsigned long long)st->received, (unsigned long long)st->valid, resp_rate,
 		       loss, (unsigned long long)st->bad, (unsigned long long)st->nak,
 		       (unsigned long long)st->verified, (unsigned long long)st->verify_failed,
-		       r[0], r[1], r[2], r[3], p[0], p[1], p[2], p[3], cpu);
+		       r[0], r[1], r[2], r[3], p[0], p[1], p[2], p[3], off[0], off[1], off[2],
+		       del[0], del[1], (unsigned long long)samples, t4, cpu);
 		if (last) {
 			printf("]}\n");
 		}
 		return;
 	}
 	if (first) {
-		printf("  %10s %10s %10s %8s %10s %23s %23s %6s %6s %5s\n", "target/s", "sent/s",
-		       "answered/s", "loss%", "sent", "RTT us p50/p90/p99", "T3-T2 us p50/p90/p99",
-		       "bad", "nak", "cpu%");
+		printf("  %10s %10s %10s %8s %10s %23s %23s %23s %15s %6s %6s %5s\n", "target/s",
+		       "sent/s", "answered/s", "loss%", "sent", "RTT us p50/p90/p99",
+		       "T3-T2 us p50/p90/p99", "offset us p1/p50/p99", "delay us p50/p99", "bad",
+		       "nak", "cpu%");
 	}
 	char tr[32];
 	if (st->rate > 0) {
@@ -1082,12 +1161,15 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	} else {
 		snprintf(tr, sizeof(tr), "max");
 	}
-	char rs[64], pss[64];
+	char rs[64], pss[64], os[64], ds[64];
 	snprintf(rs, sizeof(rs), "%.0f/%.0f/%.0f", r[0], r[1], r[2]);
 	snprintf(pss, sizeof(pss), "%.1f/%.1f/%.1f", p[0], p[1], p[2]);
-	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %6llu %6llu %5.0f\n", tr, sent_rate,
-	       resp_rate, loss, (unsigned long long)st->sent, rs, pss, (unsigned long long)st->bad,
-	       (unsigned long long)st->nak, cpu);
+	snprintf(os, sizeof(os), "%.1f/%.1f/%.1f", off[0], off[1], off[2]);
+	snprintf(ds, sizeof(ds), "%.1f/%.1f", del[0], del[1]);
+	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %23s %15s %6llu %6llu %5.0f%s\n", tr,
+	       sent_rate, resp_rate, loss, (unsigned long long)st->sent, rs, pss, os, ds,
+	       (unsigned long long)st->bad, (unsigned long long)st->nak, cpu,
+	       st->t4_user ? "  (T4 not all kernel timestamps)" : "");
 }
 
 /* nts_setup establishes opt.sessions NTS-KE sessions with |target|, finds
