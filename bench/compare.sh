@@ -124,4 +124,8 @@ LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG KLKE KLKE_PID SIGNER_PID
 export BENCH="$RT taskset -c 1 $BUILD/tools/nts-bench" BENCH_RT="${BENCH_RT:-0}"
 export BENCH_QUIET="${BENCH_QUIET:-}" TRIALS="${TRIALS:-3}" DUR="${DUR:-2}"
-python3 "$SRC/bench/compare.py"
+if [ -n "${BENCH_EXPERIMENT:-}" ]; then
+	. "$BENCH_EXPERIMENT" # bench/settle.sh: the same servers, another measurement
+else
+	python3 "$SRC/bench/compare.py"
+fi

@@ -115,11 +115,16 @@ static size_t reply_cmsg(struct slot *s, const struct msghdr *rx, struct timespe
  * every microsecond it then waits for the rest of a batch is an error in
  * the client's offset (half of it) and delay. Responses therefore go out
  * once the oldest unsent one is WORKER_TX_DELAY_NS old, not only at the end
- * of a receive batch: under load a sendmmsg carries a handful of responses
- * instead of a whole receive batch (WORKER_BATCH), which costs a few per cent of throughput and
- * keeps T3 within about 20 us (plus one response's work) of the wire.
+ * of a receive batch. 5 us: with nts-bench's client-observed offset at half
+ * load, the median offset was about -bound/2 (-10 us at 20 us, -3 us at
+ * 5 us, -1.4 us at 0, which sends in pairs), and throughput per CPU-second
+ * was the same at 5 and 20 us within the noise, about 8% lower (NTS) at 0
+ * (docs/benchmarks.md, "Settling the send bound and socketbuffer").
+ * -DWORKER_TX_DELAY_NS=N builds the variants compared there.
  */
-#define WORKER_TX_DELAY_NS 20000
+#ifndef WORKER_TX_DELAY_NS
+#define WORKER_TX_DELAY_NS 5000
+#endif
 
 static uint64_t mono_ns(void)
 {
