@@ -210,9 +210,10 @@ log("loss curves done")
 # server's own capacity, trials interleaved
 def load_args(kind, v, rate):
     if kind == "ntp":
-        return ["ntp", "--rate", rate, "--duration", DUR, "--ports", PORTS, v["ntp"]]
+        return ["ntp", "--rate", rate, "--duration", DUR, "--ports", PORTS, "--tx-timestamps",
+                v["ntp"]]
     return ["nts", "--rate", rate, "--duration", DUR, "--ports", PORTS, "--sessions", "8",
-            "--verify-every", "4", "--aead", "15", v["ke"]]
+            "--verify-every", "4", "--aead", "15", "--tx-timestamps", v["ke"]]
 
 
 OFF = {s: {} for s in SERVERS}
@@ -509,8 +510,8 @@ def offset_table():
     return "\n".join(t)
 
 
-def t4_sources():
-    return sorted(set(x["t4"] for s in SERVERS for xs in OFF[s].values() for x in xs))
+def ts_sources(key):
+    return ", ".join(sorted(set(x[key] for s in SERVERS for xs in OFF[s].values() for x in xs)))
 
 
 def profile_text():
@@ -662,12 +663,16 @@ What a client computes from each response: offset ((T2 - T1) + (T3 - T4)) / 2 an
 (T4 - T1) - (T3 - T2), over every checked plain response and every fully verified NTS
 response (1 in 4), at 50 % and 90 % of each server's own capacity (the "max" rows above).
 The generator and the servers read the same clock, so the true offset is 0: what is left
-is the server's timestamp error plus the generator's own. T1 is read by `nts-bench` just
-before the `sendmmsg` that carries the request (a request later in a batch leaves a little
-after it, which shows as a positive offset of half the wait); T4 is the kernel's receive
-timestamp (`SO_TIMESTAMPNS`; T4 source in this run: {t4}). A server that reads T3 and
-then holds the response (a batch, a descheduled thread) shows a negative offset of half
-the hold. Medians of {reps} trials; the p99 range is over the trials.
+is the server's timestamp error plus the generator's own. T1 is the kernel's software
+transmit timestamp of the request (`nts-bench --tx-timestamps`: `SO_TIMESTAMPING`, taken
+where loopback hands the packet to the receive path) and T4 the kernel's receive timestamp
+of the response (`SO_TIMESTAMPNS`), so the generator's own delays (a request late in a
+`sendmmsg` batch, a preemption) stay out; sources in this run: T1 {t1}, T4 {t4}. What is
+left is the server's: T2 is its kernel receive timestamp, so a request's wait in the
+socket buffer is in neither offset nor delay (only in T3-T2), and a server that reads T3
+and then holds the response (for a batch, or descheduled) or takes long to hand it to the
+kernel shows a negative offset of half that time. Medians of {reps} trials; the p99 range
+is over the trials.
 
 {offsets}
 
@@ -720,7 +725,7 @@ which runs (ports are chosen per run; `--json` output parsed by `bench/compare.p
            chr_ntp_sent=c["ntp_sent"], ours_nts_sent=o["nts_sent"], chr_nts_sent=c["nts_sent"],
            nclients=NCLIENTS, o_sent=o["rss1m_sent"], o_recv=o["rss1m_recv"],
            c_sent=c["rss1m_sent"], c_recv=c["rss1m_recv"], runs=runs, gen=gen,
-           targets=targets(), offsets=offset_table(), t4=", ".join(t4_sources()),
+           targets=targets(), offsets=offset_table(), t1=ts_sources("t1"), t4=ts_sources("t4"),
            profile=profile_text(),
            quiet=("\n**%s**\n" % QUIET) if QUIET.startswith("noisy") else "",
            chrony_curve=curve_table("chronyd"), ours_curve=curve_table("ours"),

@@ -22,11 +22,14 @@
  * make of the server's timestamps: offset ((T2 - T1) + (T3 - T4)) / 2 and
  * delay (T4 - T1) - (T3 - T2) of every checked response (plain) or every
  * fully verified one (NTS). T1 is read just before the sendmmsg that
- * carries the request, T4 is the kernel's receive timestamp
- * (SO_TIMESTAMPNS; user space after recvmmsg if the kernel gives none, and
- * the output says so). The generator and the server share one clock, so
- * the true offset is 0: what is measured is the server's timestamp error
- * plus the generator's own (a request later in a batch leaves after T1).
+ * carries the request or, with --tx-timestamps, is the kernel's software
+ * transmit timestamp of the request (SO_TIMESTAMPING, read from the error
+ * queue); T4 is the kernel's receive timestamp (SO_TIMESTAMPNS). Where a
+ * kernel timestamp is missing the user-space clock is used and the output
+ * counts it. The generator and the server share one clock, so the true
+ * offset is 0: what is measured is the server's timestamp error plus the
+ * generator's own (without --tx-timestamps, a request later in a batch
+ * leaves after T1).
  * nts: requests are pre-built from the sessions' cookies (--templates of
  * them, each with its own Unique Identifier) and replayed; stateless
  * responders answer replays, and the output says it replays. Every response
@@ -56,6 +59,8 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +106,7 @@ static struct {
 	size_t num_rates;
 	int max;
 	int ports, src_addrs, placeholders, sessions, templates, verify_every;
+	int tx_timestamps;
 	double timeout, drain;
 } opt = {
     .duration = 2.0,
@@ -673,6 +679,7 @@ struct udp_stats {
 	struct bs_hist rtt, proc;
 	struct bs_shist offset, delay; /* ns */
 	uint64_t t4_user;              /* samples whose T4 is not the kernel's */
+	uint64_t t1_user;              /* with --tx-timestamps: T1 not the kernel's */
 	double elapsed, cpu;
 };
 
@@ -689,7 +696,13 @@ struct udp {
 	size_t *tlen;
 	uint32_t *tsess;
 	uint64_t *tsent;
-	uint64_t *t1; /* NTP time of the last send of each template */
+	uint64_t *t1;  /* NTP time of the last send of each template */
+	uint64_t *t1k; /* its kernel transmit timestamp (--tx-timestamps), 0 until known */
+	/* --tx-timestamps: per socket, a ring of the last TXRING datagrams
+	 * sent, indexed by the kernel's OPT_ID counter (packets sent on it) */
+	uint64_t *tx_id;   /* the counter value an entry is for */
+	uint32_t *tx_key;  /* NTS: the template sent */
+	uint64_t *tx_time; /* plain: the kernel transmit time (NTP), 0 until known */
 	uint64_t next_template;
 	size_t num_sessions;
 	aead_ctx *s2c;
@@ -702,10 +715,16 @@ struct udp {
 	uint8_t rx[BATCH][NTP_MAX_PACKET];
 	uint64_t cmsg[BATCH][(CMSG_SPACE(sizeof(struct in_pktinfo)) + 7) / 8]; /* aligned */
 	uint64_t rx_cmsg[BATCH][(CMSG_SPACE(sizeof(struct timespec)) + 7) / 8];
+	uint64_t err_cmsg[BATCH][(CMSG_SPACE(3 * sizeof(struct timespec)) +
+	                          CMSG_SPACE(sizeof(struct sock_extended_err) +
+	                                     sizeof(struct sockaddr_in6)) +
+	                          7) /
+	                         8];
 	uint8_t scratch[NTP_MAX_PACKET];
 };
 
 #define UID_LEN 32
+#define TXRING  2048 /* a power of two that divides 2^16 (plain origins carry 16 bits of id) */
 
 static struct in_addr src_addr(uint64_t i)
 {
@@ -732,6 +751,12 @@ static void udp_open(struct udp *u)
 		int one = 1;
 		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
 			die(EXIT_SETUP, "SO_TIMESTAMPNS: %s", strerror(errno));
+		}
+		int tsf = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		          SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+		if (opt.tx_timestamps &&
+		    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &tsf, sizeof(tsf)) != 0) {
+			die(EXIT_SETUP, "SO_TIMESTAMPING: %s", strerror(errno));
 		}
 		int sz = 4 << 20;
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0) {
@@ -763,11 +788,21 @@ static void udp_open(struct udp *u)
 		if (bind(fd, (struct sockaddr *)&local, llen) != 0) {
 			die(EXIT_SETUP, "bind: %s", strerror(errno));
 		}
-		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 		if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			die(EXIT_SETUP, "epoll_ctl: %s", strerror(errno));
 		}
 		u->fds[i] = fd;
+	}
+	if (opt.tx_timestamps) {
+		size_t n = (size_t)u->num_fds * TXRING;
+		u->tx_id = malloc(n * sizeof(*u->tx_id));
+		u->tx_key = calloc(n, sizeof(*u->tx_key));
+		u->tx_time = calloc(n, sizeof(*u->tx_time));
+		if (u->tx_id == NULL || u->tx_key == NULL || u->tx_time == NULL) {
+			die(EXIT_SETUP, "out of memory for --tx-timestamps");
+		}
+		memset(u->tx_id, 0xff, n * sizeof(*u->tx_id));
 	}
 }
 
@@ -781,10 +816,11 @@ static void build_templates(struct udp *u, const struct session *ss, size_t num_
 	u->tsess = calloc(n, sizeof(*u->tsess));
 	u->tsent = calloc(n, sizeof(*u->tsent));
 	u->t1 = calloc(n, sizeof(*u->t1));
+	u->t1k = calloc(n, sizeof(*u->t1k));
 	u->s2c = calloc(num_sessions, sizeof(*u->s2c));
 	aead_ctx *c2s = calloc(num_sessions, sizeof(*c2s));
 	if (u->tbuf == NULL || u->tlen == NULL || u->tsess == NULL || u->tsent == NULL ||
-	    u->t1 == NULL || u->s2c == NULL || c2s == NULL) {
+	    u->t1 == NULL || u->t1k == NULL || u->s2c == NULL || c2s == NULL) {
 		die(EXIT_SETUP, "out of memory for %zu templates", n);
 	}
 	u->num_sessions = num_sessions;
@@ -865,12 +901,26 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 	/* T1 as late as possible: the clocks are read just before the send */
 	uint64_t now = mono_ns(), t1 = real_ntp();
 	for (int i = 0; i < n; i++) {
+		uint64_t id = u->per_sock[si] + (uint64_t)i; /* the kernel's OPT_ID */
+		size_t slot = (size_t)si * TXRING + (size_t)(id % TXRING);
+		if (u->tx_id != NULL) {
+			u->tx_id[slot] = id;
+			u->tx_time[slot] = 0;
+		}
 		if (u->nts) {
 			size_t ti = (size_t)((u->next_template + (uint64_t)i) % u->num_templates);
 			u->tsent[ti] = now;
 			u->t1[ti] = t1;
+			u->t1k[ti] = 0;
+			if (u->tx_key != NULL) {
+				u->tx_key[slot] = (uint32_t)ti;
+			}
 		} else {
-			uint64_t ts = t1 + (uint64_t)i; /* distinct origins */
+			/* distinct origins; with --tx-timestamps the low 16 bits
+			 * are the id, to find the transmit timestamp: the origin
+			 * is then up to 15 us before T1, never after */
+			uint64_t ts =
+			    u->tx_id != NULL ? t1 - ((t1 - id) & 0xffff) : t1 + (uint64_t)i;
 			for (int b = 0; b < 8; b++) {
 				u->plain_req[i][40 + b] = (uint8_t)(ts >> (56 - 8 * b));
 			}
@@ -882,6 +932,12 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			return 0;
 		}
 		die(EXIT_SETUP, "sendmmsg: %s", strerror(errno));
+	}
+	if (u->tx_id != NULL) {
+		for (int i = r; i < n; i++) { /* not sent: the kernel counted none of them */
+			uint64_t id = u->per_sock[si] + (uint64_t)i;
+			u->tx_id[(size_t)si * TXRING + (size_t)(id % TXRING)] = UINT64_MAX;
+		}
 	}
 	u->per_sock[si] += (uint64_t)r;
 	if (u->nts) {
@@ -900,7 +956,20 @@ static void add_sample(struct udp_stats *st, const struct ntp_header *h, uint64_
 	bs_shist_add(&st->delay, d41 - d32);
 }
 
-static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
+/* kernel_t1 returns the kernel's transmit time |t1k| if it is plausible
+ * for a request sent around |t1| (user space, up to |slack| NTP units
+ * off) and answered with receive time |t2|; else |t1|, counted. */
+static uint64_t kernel_t1(struct udp_stats *st, uint64_t t1, uint64_t slack, uint64_t t1k,
+                          uint64_t t2)
+{
+	if (t1k != 0 && (int64_t)(t1k - (t1 - slack)) >= 0 && (int64_t)(t2 - t1k) >= 0) {
+		return t1k;
+	}
+	st->t1_user++;
+	return t1;
+}
+
+static void handle_plain(struct udp *u, struct udp_stats *st, int si, const uint8_t *p, size_t len,
                          uint64_t now_ntp, uint64_t t4)
 {
 	struct ntp_header h;
@@ -924,12 +993,22 @@ static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, 
 		st->bad++; /* not a response to a request we sent in this run */
 		return;
 	}
+	uint64_t t1 = h.origin_ts; /* the origin we sent */
+	if (u->tx_id != NULL) {
+		size_t slot = (size_t)si * TXRING + (size_t)(h.origin_ts & (TXRING - 1));
+		uint64_t t1k =
+		    (u->tx_id[slot] & 0xffff) == (h.origin_ts & 0xffff) ? u->tx_time[slot] : 0;
+		t1 = kernel_t1(st, t1, 0x10000, t1k, h.receive_ts);
+		rtt = ntp_diff_ns(now_ntp, t1); /* the origin is not T1 here */
+		if (rtt < 0) {
+			rtt = 0;
+		}
+	}
 	st->valid++;
 	st->verified++;
 	bs_hist_add(&st->rtt, (uint64_t)rtt);
 	bs_hist_add(&st->proc, (uint64_t)proc);
-	add_sample(st, &h, h.origin_ts, t4); /* T1: the origin we sent */
-	(void)u;
+	add_sample(st, &h, t1, t4);
 }
 
 static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
@@ -984,8 +1063,12 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 		st->bad++;
 		return;
 	}
-	if (verify) {
-		add_sample(st, &h, u->t1[idx], t4); /* authenticated timestamps only */
+	if (verify) { /* authenticated timestamps only */
+		uint64_t t1 = u->t1[idx];
+		if (u->tx_id != NULL) {
+			t1 = kernel_t1(st, t1, 0, u->t1k[idx], h.receive_ts);
+		}
+		add_sample(st, &h, t1, t4);
 	}
 	st->valid++;
 	bs_hist_add(&st->rtt, now_mono - u->tsent[idx]);
@@ -1006,6 +1089,61 @@ static uint64_t kernel_rx_time(struct msghdr *m)
 	return 0;
 }
 
+/* read_tx_timestamps takes the transmit timestamps of socket |si| from its
+ * error queue (--tx-timestamps) and files them by the kernel's id. */
+static void read_tx_timestamps(struct udp *u, int si)
+{
+	for (;;) {
+		for (int i = 0; i < BATCH; i++) {
+			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+			u->iov[i].iov_base = u->rx[i];
+			u->iov[i].iov_len = sizeof(u->rx[i]);
+			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+			u->msgs[i].msg_hdr.msg_iovlen = 1;
+			u->msgs[i].msg_hdr.msg_control = u->err_cmsg[i];
+			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->err_cmsg[i]);
+		}
+		int r = recvmmsg(u->fds[si], u->msgs, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+		if (r <= 0) {
+			return;
+		}
+		for (int i = 0; i < r; i++) {
+			struct msghdr *m = &u->msgs[i].msg_hdr;
+			uint64_t ts = 0, id = UINT64_MAX;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL;
+			     c = CMSG_NXTHDR(m, c)) {
+				if (c->cmsg_level == SOL_SOCKET &&
+				    c->cmsg_type == SCM_TIMESTAMPING) {
+					struct timespec t[3];
+					memcpy(t, CMSG_DATA(c), sizeof(t));
+					ts = ntp_ts_from_timespec(&t[0]);
+				} else if ((c->cmsg_level == IPPROTO_IP &&
+				            c->cmsg_type == IP_RECVERR) ||
+				           (c->cmsg_level == IPPROTO_IPV6 &&
+				            c->cmsg_type == IPV6_RECVERR)) {
+					struct sock_extended_err ee;
+					memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+					if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+						id = ee.ee_data;
+					}
+				}
+			}
+			if (ts == 0 || id == UINT64_MAX) {
+				continue;
+			}
+			/* ee_data is 32 bits: match it against the low bits */
+			size_t slot = (size_t)si * TXRING + (size_t)(id % TXRING);
+			if ((uint32_t)u->tx_id[slot] != (uint32_t)id) {
+				continue; /* overwritten: sent TXRING datagrams ago */
+			}
+			u->tx_time[slot] = ts;
+			if (u->nts) {
+				u->t1k[u->tx_key[slot]] = ts;
+			}
+		}
+	}
+}
+
 /* recv_ready reads what the ready sockets hold, waiting up to |timeout_ns|
  * (0: just look) for the first one. */
 static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
@@ -1019,6 +1157,12 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 		               (int)((timeout_ns + 999999) / 1000000));
 	}
 	for (int e = 0; e < n; e++) {
+		int si = (int)evs[e].data.u32;
+		if (u->tx_id != NULL) {
+			/* first: a response's transmit timestamp was queued before
+			 * the response could arrive */
+			read_tx_timestamps(u, si);
+		}
 		for (int i = 0; i < BATCH; i++) {
 			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
 			u->iov[i].iov_base = u->rx[i];
@@ -1028,7 +1172,7 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 			u->msgs[i].msg_hdr.msg_control = u->rx_cmsg[i];
 			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_cmsg[i]);
 		}
-		int r = recvmmsg(evs[e].data.fd, u->msgs, BATCH, MSG_DONTWAIT, NULL);
+		int r = recvmmsg(u->fds[si], u->msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (r <= 0) {
 			continue;
 		}
@@ -1044,7 +1188,7 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 			if (u->nts) {
 				handle_nts(u, st, u->rx[i], u->msgs[i].msg_len, now, t4);
 			} else {
-				handle_plain(u, st, u->rx[i], u->msgs[i].msg_len, now, t4);
+				handle_plain(u, st, si, u->rx[i], u->msgs[i].msg_len, now, t4);
 			}
 		}
 	}
@@ -1122,6 +1266,10 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	const char *t4 = st->t4_user == 0             ? "kernel"
 	                 : st->t4_user < st->received ? "mixed"
 	                                              : "user";
+	const char *t1 = !opt.tx_timestamps      ? "user"
+	                 : st->t1_user == 0      ? "kernel"
+	                 : st->t1_user < samples ? "mixed"
+	                                         : "user";
 	double cpu = st->elapsed > 0 ? 100 * st->cpu / st->elapsed : 0;
 	if (opt.json) {
 		printf("%s{\"target_rate\":", first ? "" : ",");
@@ -1137,13 +1285,13 @@ static void print_step(const struct udp_stats *st, int first, int last)
 		       "\"proc_us\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
 		       "\"offset_us\":{\"p1\":%.2f,\"p50\":%.2f,\"p99\":%.2f},"
 		       "\"delay_us\":{\"p50\":%.2f,\"p99\":%.2f},\"timestamp_samples\":%llu,"
-		       "\"t4\":\"%s\",\"generator_cpu_pct\":%.0f}",
+		       "\"t1\":\"%s\",\"t4\":\"%s\",\"generator_cpu_pct\":%.0f}",
 		       st->elapsed, (unsigned long long)st->sent, sent_rate,
 		       (unsigned long long)st->received, (unsigned long long)st->valid, resp_rate,
 		       loss, (unsigned long long)st->bad, (unsigned long long)st->nak,
 		       (unsigned long long)st->verified, (unsigned long long)st->verify_failed,
 		       r[0], r[1], r[2], r[3], p[0], p[1], p[2], p[3], off[0], off[1], off[2],
-		       del[0], del[1], (unsigned long long)samples, t4, cpu);
+		       del[0], del[1], (unsigned long long)samples, t1, t4, cpu);
 		if (last) {
 			printf("]}\n");
 		}
@@ -1169,7 +1317,7 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %23s %15s %6llu %6llu %5.0f%s\n", tr,
 	       sent_rate, resp_rate, loss, (unsigned long long)st->sent, rs, pss, os, ds,
 	       (unsigned long long)st->bad, (unsigned long long)st->nak, cpu,
-	       st->t4_user ? "  (T4 not all kernel timestamps)" : "");
+	       st->t4_user || st->t1_user ? "  (T1 or T4 not all kernel timestamps)" : "");
 }
 
 /* nts_setup establishes opt.sessions NTS-KE sessions with |target|, finds
@@ -1306,19 +1454,20 @@ static int udp_main(const char *target)
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: nts-bench ke  [--concurrency C] [--aead 30,15] [--ca FILE] [--sni NAME]\n"
-	        "                     [--duration S] [--count N] [--json] HOST:KEPORT\n"
-	        "       nts-bench ntp (--rate R | --rates R1,R2,.. | --max) [--ports N]\n"
-	        "                     [--src-addrs M] [--duration S] [--count N] [--json] "
-	        "HOST:PORT\n"
-	        "       nts-bench nts (--rate R | --rates R1,R2,.. | --max) [--placeholders 0-7]\n"
-	        "                     [--sessions N] [--templates N] [--verify-every K]\n"
-	        "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M] ... "
-	        "HOST:KEPORT\n"
-	        "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
-	        "responses)\n"
-	        "       nts-bench --version\n");
+	fprintf(
+	    stderr,
+	    "usage: nts-bench ke  [--concurrency C] [--aead 30,15] [--ca FILE] [--sni NAME]\n"
+	    "                     [--duration S] [--count N] [--json] HOST:KEPORT\n"
+	    "       nts-bench ntp (--rate R | --rates R1,R2,.. | --max) [--ports N]\n"
+	    "                     [--src-addrs M] [--tx-timestamps] [--duration S] [--count N]\n"
+	    "                     [--json] HOST:PORT\n"
+	    "       nts-bench nts (--rate R | --rates R1,R2,.. | --max) [--placeholders 0-7]\n"
+	    "                     [--sessions N] [--templates N] [--verify-every K]\n"
+	    "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M]\n"
+	    "                     [--tx-timestamps] ... HOST:KEPORT\n"
+	    "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
+	    "responses)\n"
+	    "       nts-bench --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -1423,6 +1572,9 @@ static void set_option(int c, const char *arg)
 	case 'M':
 		opt.max = 1;
 		break;
+	case 'X':
+		opt.tx_timestamps = 1;
+		break;
 	case 'N':
 		opt.ntp = arg;
 		break;
@@ -1450,6 +1602,7 @@ static void parse_options(int argc, char **argv)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"rates", required_argument, NULL, 'R'},
 	    {"max", no_argument, NULL, 'M'},
+	    {"tx-timestamps", no_argument, NULL, 'X'},
 	    {"ports", required_argument, NULL, 'p'},
 	    {"src-addrs", required_argument, NULL, 'S'},
 	    {"placeholders", required_argument, NULL, 'P'},
