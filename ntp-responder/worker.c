@@ -115,11 +115,12 @@ static size_t reply_cmsg(struct slot *s, const struct msghdr *rx, struct timespe
  * every microsecond it then waits for the rest of a batch is an error in
  * the client's offset (half of it) and delay. Responses therefore go out
  * once the oldest unsent one is WORKER_TX_DELAY_NS old, not only at the end
- * of a receive batch. 5 us: with nts-bench's client-observed offset at half
- * load, the median offset was about -bound/2 (-10 us at 20 us, -3 us at
- * 5 us, -1.4 us at 0, which sends in pairs), and throughput per CPU-second
- * was the same at 5 and 20 us within the noise, about 8% lower (NTS) at 0
- * (docs/benchmarks.md, "Settling the send bound and socketbuffer").
+ * of a receive batch. 5 us: by the client-observed offset (nts-bench
+ * --tx-timestamps, bench/settle.sh) the tail grows with the bound (p1 at
+ * half load, NTS: -11, -14, -22, -42 us at 0, 5, 20, 50 us; plain: -8,
+ * -31, -67, -95 us), while NTS responses per CPU-second were about 10%
+ * lower at 0 (a sendmmsg per pair) than at 5 or 20 us, which did not
+ * differ measurably (docs/benchmarks.md, "Settling the send bound").
  * -DWORKER_TX_DELAY_NS=N builds the variants compared there.
  */
 #ifndef WORKER_TX_DELAY_NS
