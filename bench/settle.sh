@@ -1,9 +1,10 @@
 #!/bin/sh
-# bench/settle.sh: the evidence for two of nts-responder's settings, the
-# send bound (WORKER_TX_DELAY_NS in ntp-responder/worker.c) and the
-# `socketbuffer` default, from the client-observed offset that nts-bench
-# measures. Starts the servers through bench/compare.sh, builds responder
-# variants with other send bounds (build-settle-N/, kept), runs each variant
+# bench/settle.sh: the evidence for three of nts-responder's settings, the
+# send bound and the cap on responses per sendmmsg (WORKER_TX_DELAY_NS,
+# WORKER_TX_MAX in ntp-responder/worker.c) and the `socketbuffer` default,
+# from the client-observed offset that nts-bench measures. Starts the
+# servers through bench/compare.sh, builds responder variants
+# (build-settle-NAME/, kept), runs each variant
 # and each socket buffer at 50 % and 90 % of the default responder's
 # capacity (NTS and plain, 3 rounds interleaved) and writes the table into
 # docs/benchmarks.md between <!-- settle:begin --> and <!-- settle:end -->.
@@ -13,11 +14,12 @@ if [ -z "${BENCH_EXPERIMENT:-}" ]; then
 fi
 # from here on: sourced by compare.sh (T, BUILD, SRC, KE, BENCH, free_port,
 # wait_metrics are set)
-SETTLE_BOUNDS="0 20000 50000" # the default (5000) is $BUILD's responder
-for v in $SETTLE_BOUNDS; do
-	b="$SRC/build-settle-$v"
-	[ -f "$b/build.ninja" ] ||
-		meson setup "$b" "$SRC" --buildtype=release -Dc_args=-DWORKER_TX_DELAY_NS=$v >/dev/null
+# name=C flags; the default (5 us, at most 4 per sendmmsg) is $BUILD's
+SETTLE_VARIANTS="bound0us=-DWORKER_TX_DELAY_NS=0 bound20us=-DWORKER_TX_DELAY_NS=20000
+bound50us=-DWORKER_TX_DELAY_NS=50000 bound5us-max32=-DWORKER_TX_MAX=32"
+for nv in $SETTLE_VARIANTS; do
+	b="$SRC/build-settle-${nv%%=*}"
+	[ -f "$b/build.ninja" ] || meson setup "$b" "$SRC" --buildtype=release -Dc_args="${nv#*=}" >/dev/null
 	nice -n 5 ninja -C "$b" ntp-responder/nts-responder >/dev/null
 done
 VARIANTS=""
@@ -33,8 +35,8 @@ start_variant() { # name binary socketbuffer
 	VARIANTS="$VARIANTS $1:$p:$3"
 }
 start_variant bound5us "$BUILD/ntp-responder/nts-responder" 1M
-for v in $SETTLE_BOUNDS; do
-	start_variant "bound$((v / 1000))us" "$SRC/build-settle-$v/ntp-responder/nts-responder" 1M
+for nv in $SETTLE_VARIANTS; do
+	start_variant "${nv%%=*}" "$SRC/build-settle-${nv%%=*}/ntp-responder/nts-responder" 1M
 done
 start_variant buf256k "$BUILD/ntp-responder/nts-responder" 256k
 start_variant buf4M "$BUILD/ntp-responder/nts-responder" 4M
@@ -67,7 +69,7 @@ for rnd in range(3):
             for name, port, buf in V:
                 res.setdefault((kind, load, name), []).append(run(kind, port, cap[kind] * load))
 m = statistics.median
-rows = ["| load | responder | socketbuffer | loss % | offset p1 / p50 / p99 (us) | "
+rows = ["| load | sending: bound, batch | socketbuffer | loss % | offset p1 / p50 / p99 (us) | "
         "delay p50 / p99 (us) | T3-T2 p99 (us) |", "|---|---|---|---:|---:|---:|---:|"]
 for kind in ("nts", "ntp"):
     for load in (0.5, 0.9):
@@ -75,8 +77,10 @@ for kind in ("nts", "ntp"):
             xs = res[(kind, load, name)]
             rows.append("| %s %d%% (%d/s) | %s | %s | %.2f | %.1f / %.1f / %.1f | %.1f / %.1f | %.0f |"
                         % ("NTS" if kind == "nts" else "plain", load * 100, cap[kind] * load,
-                           "send bound " + name[5:] if name.startswith("bound") else
-                           "send bound 5us", buf, m([x["loss_pct"] for x in xs]),
+                           {"bound0us": "each response at once", "bound5us-max32":
+                            "5 us, up to 32 per sendmmsg"}.get(
+                                name, name[5:].replace("us", " us") + ", up to 4 per sendmmsg")
+                           if name.startswith("bound") else "5 us, up to 4 per sendmmsg", buf, m([x["loss_pct"] for x in xs]),
                            m([x["offset_us"]["p1"] for x in xs]),
                            m([x["offset_us"]["p50"] for x in xs]),
                            m([x["offset_us"]["p99"] for x in xs]),
