@@ -714,12 +714,13 @@ struct udp {
 	uint8_t plain_req[BATCH][NTP_HEADER_LEN];
 	uint8_t rx[BATCH][NTP_MAX_PACKET];
 	uint64_t cmsg[BATCH][(CMSG_SPACE(sizeof(struct in_pktinfo)) + 7) / 8]; /* aligned */
-	uint64_t rx_cmsg[BATCH][(CMSG_SPACE(sizeof(struct timespec)) + 7) / 8];
-	uint64_t err_cmsg[BATCH][(CMSG_SPACE(3 * sizeof(struct timespec)) +
-	                          CMSG_SPACE(sizeof(struct sock_extended_err) +
-	                                     sizeof(struct sockaddr_in6)) +
-	                          7) /
-	                         8];
+	/* receive control messages: SO_TIMESTAMPNS, or from the error queue
+	 * SCM_TIMESTAMPING and IP(V6)_RECVERR */
+	uint64_t rx_cmsg[BATCH][(CMSG_SPACE(3 * sizeof(struct timespec)) +
+	                         CMSG_SPACE(sizeof(struct sock_extended_err) +
+	                                    sizeof(struct sockaddr_in6)) +
+	                         7) /
+	                        8];
 	uint8_t scratch[NTP_MAX_PACKET];
 };
 
@@ -1089,21 +1090,29 @@ static uint64_t kernel_rx_time(struct msghdr *m)
 	return 0;
 }
 
+/* recv_batch reads up to BATCH datagrams (|flags| MSG_ERRQUEUE: transmit
+ * timestamps) from socket |si| into u->rx and u->msgs, with room for their
+ * control messages; returns recvmmsg's result. */
+static int recv_batch(struct udp *u, int si, int flags)
+{
+	for (int i = 0; i < BATCH; i++) {
+		memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+		u->iov[i].iov_base = u->rx[i];
+		u->iov[i].iov_len = sizeof(u->rx[i]);
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+		u->msgs[i].msg_hdr.msg_control = u->rx_cmsg[i];
+		u->msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_cmsg[i]);
+	}
+	return recvmmsg(u->fds[si], u->msgs, BATCH, flags | MSG_DONTWAIT, NULL);
+}
+
 /* read_tx_timestamps takes the transmit timestamps of socket |si| from its
  * error queue (--tx-timestamps) and files them by the kernel's id. */
 static void read_tx_timestamps(struct udp *u, int si)
 {
 	for (;;) {
-		for (int i = 0; i < BATCH; i++) {
-			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
-			u->iov[i].iov_base = u->rx[i];
-			u->iov[i].iov_len = sizeof(u->rx[i]);
-			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
-			u->msgs[i].msg_hdr.msg_iovlen = 1;
-			u->msgs[i].msg_hdr.msg_control = u->err_cmsg[i];
-			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->err_cmsg[i]);
-		}
-		int r = recvmmsg(u->fds[si], u->msgs, BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+		int r = recv_batch(u, si, MSG_ERRQUEUE);
 		if (r <= 0) {
 			return;
 		}
@@ -1163,16 +1172,7 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 			 * the response could arrive */
 			read_tx_timestamps(u, si);
 		}
-		for (int i = 0; i < BATCH; i++) {
-			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
-			u->iov[i].iov_base = u->rx[i];
-			u->iov[i].iov_len = sizeof(u->rx[i]);
-			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
-			u->msgs[i].msg_hdr.msg_iovlen = 1;
-			u->msgs[i].msg_hdr.msg_control = u->rx_cmsg[i];
-			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_cmsg[i]);
-		}
-		int r = recvmmsg(u->fds[si], u->msgs, BATCH, MSG_DONTWAIT, NULL);
+		int r = recv_batch(u, si, 0);
 		if (r <= 0) {
 			continue;
 		}
