@@ -501,7 +501,7 @@ def offset_table():
                 def m(key, p):
                     return med([x[key][p] for x in xs])
                 p99s = [x["offset_us"]["p99"] for x in xs]
-                t.append("| %s %d%% | %s | %s | %.2f | %.1f / %.1f / %.1f | %.1f-%.1f | "
+                t.append("| %s %d%% | %s | %s | %.2f | %.1f / %.1f / %.1f | %.1f to %.1f | "
                          "%.1f / %.1f | %.0f |" % (
                              name, load * 100, s, xs[0]["target_rate"],
                              med([x["loss_pct"] for x in xs]), m("offset_us", "p1"),
