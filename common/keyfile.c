@@ -146,53 +146,54 @@ static int get_i64(CBS *c, int64_t *out)
 	return 1;
 }
 
-int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
-                   const struct keyfile_trust *trust, const char **out_err)
+/* open_envelope checks the magic and copies the signed part of the file
+ * into |inner| (INNER_MAX bytes of secure memory), unsealing it first if
+ * the file is sealed. */
+static int open_envelope(uint8_t *inner, size_t *out_inner_len, const uint8_t *in, size_t len,
+                         const struct keyfile_trust *trust, const char **out_err)
 {
-	uint8_t *inner = smem_new(INNER_MAX);
-	size_t inner_len;
-	uint8_t sealed, version;
-	CBS c, body;
-	int ret = 0;
+	uint8_t sealed;
+	CBS c, m;
 
-	sodium_memzero(out, sizeof(*out));
-	*out_err = "out of memory";
-	if (inner == NULL) {
-		return 0;
-	}
 	*out_err = "not a key file (bad magic or truncated header)";
 	CBS_init(&c, in, len);
-	CBS m;
 	if (!CBS_get_bytes(&c, &m, sizeof(magic)) || memcmp(CBS_data(&m), magic, 8) != 0 ||
 	    !CBS_get_u8(&c, &sealed) || sealed > 1) {
-		goto err;
+		return 0;
 	}
-	if (sealed) {
-		if (!trust->has_box) {
-			*out_err = "sealed file, but no host sealing key is configured (boxkey)";
-			goto err;
-		}
-		char pkh[2 * crypto_box_PUBLICKEYBYTES + 1];
-		sodium_bin2hex(pkh, sizeof(pkh), trust->box_pk, sizeof(trust->box_pk));
-		*out_err = errf("sealed file: not sealed to this host's sealing key (public key "
-		                "%.16s...), or corrupted; the key host seals to hosts/HOST.pub, "
-		                "which must be this host's current public key",
-		                pkh);
-		if (CBS_len(&c) < crypto_box_SEALBYTES ||
-		    CBS_len(&c) - crypto_box_SEALBYTES > INNER_MAX ||
-		    crypto_box_seal_open(inner, CBS_data(&c), CBS_len(&c), trust->box_pk,
-		                         trust->box_sk) != 0) {
-			goto err;
-		}
-		inner_len = CBS_len(&c) - crypto_box_SEALBYTES;
-	} else {
+	if (!sealed) {
 		*out_err = "file too large";
 		if (CBS_len(&c) > INNER_MAX) {
-			goto err;
+			return 0;
 		}
 		memcpy(inner, CBS_data(&c), CBS_len(&c));
-		inner_len = CBS_len(&c);
+		*out_inner_len = CBS_len(&c);
+		return 1;
 	}
+	if (!trust->has_box) {
+		*out_err = "sealed file, but no host sealing key is configured (boxkey)";
+		return 0;
+	}
+	char pkh[2 * crypto_box_PUBLICKEYBYTES + 1];
+	sodium_bin2hex(pkh, sizeof(pkh), trust->box_pk, sizeof(trust->box_pk));
+	*out_err = errf("sealed file: not sealed to this host's sealing key (public key "
+	                "%.16s...), or corrupted; the key host seals to hosts/HOST.pub, "
+	                "which must be this host's current public key",
+	                pkh);
+	if (CBS_len(&c) < crypto_box_SEALBYTES || CBS_len(&c) - crypto_box_SEALBYTES > INNER_MAX ||
+	    crypto_box_seal_open(inner, CBS_data(&c), CBS_len(&c), trust->box_pk, trust->box_sk) !=
+	        0) {
+		return 0;
+	}
+	*out_inner_len = CBS_len(&c) - crypto_box_SEALBYTES;
+	return 1;
+}
+
+/* check_signature verifies the deployment's signature at the end of
+ * |inner| and sets |out_body| to what it covers. */
+static int check_signature(CBS *out_body, const uint8_t *inner, size_t inner_len,
+                           const struct keyfile_trust *trust, const char **out_err)
+{
 	char want[2 * KEYS_DEPLOYMENT_LEN + 1], claim[2 * KEYS_DEPLOYMENT_LEN + 1];
 	hex16(want, trust->deployment);
 	if (inner_len >= crypto_sign_BYTES + 2 + KEYS_DEPLOYMENT_LEN) {
@@ -209,52 +210,78 @@ int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
 	if (inner_len < crypto_sign_BYTES ||
 	    crypto_sign_verify_detached(inner + inner_len - crypto_sign_BYTES, inner,
 	                                inner_len - crypto_sign_BYTES, trust->sign_pk) != 0) {
-		goto err;
+		return 0;
 	}
-	CBS_init(&body, inner, inner_len - crypto_sign_BYTES);
+	CBS_init(out_body, inner, inner_len - crypto_sign_BYTES);
+	return 1;
+}
+
+/* parse_body reads the signed body (header, then the generations) into
+ * |out|; it must be consumed exactly. */
+static int parse_body(struct keyfile *out, CBS *body, const struct keyfile_trust *trust,
+                      const char **out_err)
+{
+	uint8_t version;
 	CBS dep;
+
 	*out_err = "malformed body";
-	if (!CBS_get_u8(&body, &version) || !CBS_get_u8(&body, &out->role) ||
-	    !CBS_get_bytes(&body, &dep, KEYS_DEPLOYMENT_LEN) ||
-	    !CBS_get_u64(&body, &out->created) || !CBS_get_u32(&body, &out->epoch_len) ||
-	    !CBS_get_u16(&body, &out->window) || !CBS_get_u8(&body, &out->num_gens)) {
-		goto err;
+	if (!CBS_get_u8(body, &version) || !CBS_get_u8(body, &out->role) ||
+	    !CBS_get_bytes(body, &dep, KEYS_DEPLOYMENT_LEN) || !CBS_get_u64(body, &out->created) ||
+	    !CBS_get_u32(body, &out->epoch_len) || !CBS_get_u16(body, &out->window) ||
+	    !CBS_get_u8(body, &out->num_gens)) {
+		return 0;
 	}
 	if (version != VERSION) {
 		*out_err = "unsupported key file version";
-		goto err;
+		return 0;
 	}
 	memcpy(out->deployment, CBS_data(&dep), KEYS_DEPLOYMENT_LEN);
 	if (memcmp(out->deployment, trust->deployment, KEYS_DEPLOYMENT_LEN) != 0) {
+		char want[2 * KEYS_DEPLOYMENT_LEN + 1], claim[2 * KEYS_DEPLOYMENT_LEN + 1];
+		hex16(want, trust->deployment);
 		hex16(claim, out->deployment);
 		*out_err = errf("key file of another deployment (the file's is %s; deployment.pub "
 		                "is %s)",
 		                claim, want);
-		goto err;
+		return 0;
 	}
 	if ((out->role != KEYFILE_ROLE_KE && out->role != KEYFILE_ROLE_RESPONDER) ||
 	    out->num_gens == 0 || out->num_gens > KEYFILE_MAX_GENS || out->epoch_len < 60 ||
 	    out->epoch_len > 7 * 86400 || out->window == 0) {
-		goto err;
+		return 0;
 	}
 	for (size_t i = 0; i < out->num_gens; i++) {
 		struct keyfile_gen *g = &out->gens[i];
 		CBS fp, key;
-		if (!CBS_get_u8(&body, &g->gen) || !get_i64(&body, &g->activation) ||
-		    !get_i64(&body, &g->retire) || !get_i64(&body, &g->chain_epoch) ||
-		    !CBS_get_bytes(&body, &fp, KEYS_FINGERPRINT_LEN) ||
-		    !CBS_get_bytes(&body, &key, KEYS_LEN) || g->retire < g->activation ||
+		if (!CBS_get_u8(body, &g->gen) || !get_i64(body, &g->activation) ||
+		    !get_i64(body, &g->retire) || !get_i64(body, &g->chain_epoch) ||
+		    !CBS_get_bytes(body, &fp, KEYS_FINGERPRINT_LEN) ||
+		    !CBS_get_bytes(body, &key, KEYS_LEN) || g->retire < g->activation ||
 		    g->chain_epoch < g->activation || g->chain_epoch > g->retire) {
-			goto err;
+			return 0;
 		}
 		memcpy(g->fingerprint, CBS_data(&fp), KEYS_FINGERPRINT_LEN);
 		memcpy(g->key, CBS_data(&key), KEYS_LEN);
 	}
-	if (CBS_len(&body) != 0) {
-		goto err;
+	return CBS_len(body) == 0;
+}
+
+int keyfile_decode(struct keyfile *out, const uint8_t *in, size_t len,
+                   const struct keyfile_trust *trust, const char **out_err)
+{
+	uint8_t *inner = smem_new(INNER_MAX);
+	size_t inner_len = 0;
+	CBS body;
+	int ret = 0;
+
+	sodium_memzero(out, sizeof(*out));
+	*out_err = "out of memory";
+	if (inner == NULL) {
+		return 0;
 	}
-	ret = 1;
-err:
+	ret = open_envelope(inner, &inner_len, in, len, trust, out_err) &&
+	      check_signature(&body, inner, inner_len, trust, out_err) &&
+	      parse_body(out, &body, trust, out_err);
 	smem_free(inner);
 	if (!ret) {
 		sodium_memzero(out, sizeof(*out));

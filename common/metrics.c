@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/list.h"
 #include "common/log.h"
 
 /* Connection bounds. A full table never refuses a newcomer: the oldest
@@ -211,9 +212,8 @@ struct metrics_server {
 	metrics_render_fn render;
 	metrics_health_fn health;
 	void *arg;
-	struct conn *head, *tail; /* open connections, oldest first */
-	int num_conns;            /* in the list, closing ones included */
-	int num_live;             /* not closing */
+	struct list conns; /* open connections, oldest first, closing ones included */
+	int num_live;      /* not closing */
 	int stopping;
 	int listener_closed;
 };
@@ -232,7 +232,7 @@ struct conn {
 	uv_timer_t timer;
 	uv_write_t wr;
 	struct metrics_server *srv;
-	struct conn *next, *prev;
+	struct list_link link; /* in srv->conns */
 	struct peer peer;
 	struct metrics_buf resp;
 	size_t req_len;
@@ -242,9 +242,19 @@ struct conn {
 	uint8_t req[METRICS_MAX_REQUEST];
 };
 
+static struct conn *first_conn(const struct metrics_server *s)
+{
+	return LIST_ENTRY(s->conns.first, struct conn, link);
+}
+
+static struct conn *next_conn(const struct conn *c)
+{
+	return LIST_ENTRY(c->link.next, struct conn, link);
+}
+
 static void server_maybe_free(struct metrics_server *s)
 {
-	if (s->stopping && s->listener_closed && s->num_conns == 0) {
+	if (s->stopping && s->listener_closed && s->conns.num == 0) {
 		free(s);
 	}
 }
@@ -256,17 +266,7 @@ static void conn_handle_closed(uv_handle_t *h)
 		return;
 	}
 	struct metrics_server *s = c->srv;
-	if (c->prev != NULL) {
-		c->prev->next = c->next;
-	} else {
-		s->head = c->next;
-	}
-	if (c->next != NULL) {
-		c->next->prev = c->prev;
-	} else {
-		s->tail = c->prev;
-	}
-	s->num_conns--;
+	list_remove(&s->conns, &c->link);
 	free(c->resp.data);
 	free(c);
 	server_maybe_free(s);
@@ -448,7 +448,7 @@ static void evict_oldest(struct metrics_server *s, const struct conn *keep, cons
 {
 	struct conn *busy = NULL;
 
-	for (struct conn *c = s->head; c != NULL; c = c->next) {
+	for (struct conn *c = first_conn(s); c != NULL; c = next_conn(c)) {
 		if (c == keep || c->closing || (peer != NULL && !same_peer(&c->peer, peer))) {
 			continue;
 		}
@@ -476,7 +476,7 @@ static void evict_oldest(struct metrics_server *s, const struct conn *keep, cons
 static void make_room(struct metrics_server *s, struct conn *c)
 {
 	int n = 0;
-	for (struct conn *o = s->head; o != NULL; o = o->next) {
+	for (struct conn *o = first_conn(s); o != NULL; o = next_conn(o)) {
 		if (!o->closing && same_peer(&o->peer, &c->peer)) {
 			n++;
 		}
@@ -507,14 +507,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles_open = 2;
-	c->prev = s->tail;
-	if (s->tail != NULL) {
-		s->tail->next = c;
-	} else {
-		s->head = c;
-	}
-	s->tail = c;
-	s->num_conns++;
+	list_append(&s->conns, &c->link);
 	s->num_live++;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
@@ -569,7 +562,7 @@ void metrics_server_stop(struct metrics_server *s)
 		return;
 	}
 	s->stopping = 1;
-	for (struct conn *c = s->head; c != NULL; c = c->next) {
+	for (struct conn *c = first_conn(s); c != NULL; c = next_conn(c)) {
 		conn_close(c);
 	}
 	uv_close((uv_handle_t *)&s->listener, listener_closed);

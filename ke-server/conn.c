@@ -310,17 +310,86 @@ static uint32_t source_slot(const struct ke_server *srv, const struct sockaddr_s
 	return (uint32_t)(SIPHASH_24(k, key, len) % KE_SOURCE_SLOTS);
 }
 
+/* admit applies the access list, the handshake rate limit, the
+ * per-source cap and the connection cap to the accepted |c| from |peer|,
+ * before any TLS work. Returns 0 if |c| must be closed (counted). */
+static int admit(struct ke_conn *c, const struct sockaddr_storage *peer)
+{
+	struct ke_worker *w = c->w;
+	struct ke_server *srv = w->srv;
+	const struct ke_config *cfg = &srv->cfg;
+	int evicted = 0;
+
+	switch (
+	    rl_policy_check(&srv->policy, (const struct sockaddr *)peer, ke_mono_ns(), &evicted)) {
+	case RL_DENIED:
+		metrics_inc(&w->stats.denied);
+		return 0;
+	case RL_LIMITED:
+		metrics_inc(&w->stats.rate_limited);
+		return 0;
+	case RL_PASS:
+	default:
+		break;
+	}
+	c->source_slot = source_slot(srv, peer);
+	if (atomic_fetch_add(&srv->per_source[c->source_slot], 1) >= cfg->max_per_source) {
+		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
+		metrics_inc(&w->stats.source_limited);
+		return 0;
+	}
+	if (atomic_fetch_add(&srv->open_connections, 1) >= cfg->max_connections) {
+		/* shed the oldest connection of this worker to make room: idle
+		 * and slow clients go first, new clients keep being served */
+		struct ke_conn *oldest = LIST_ENTRY(w->conns.first, struct ke_conn, link);
+		metrics_inc(&w->stats.overload_shed);
+		if (oldest == NULL || oldest == c) {
+			atomic_fetch_sub(&srv->open_connections, 1);
+			atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
+			return 0;
+		}
+		ke_conn_close(oldest);
+	}
+	c->counted = 1;
+	return 1;
+}
+
+/* start_tls gives the admitted |c| its TLS state (the certificate set in
+ * use, with a reference) and starts the handshake deadline and reading. */
+static int start_tls(struct ke_conn *c)
+{
+	struct ke_worker *w = c->w;
+	struct ke_server *srv = w->srv;
+
+	c->tls = ke_tls_acquire(srv);
+	c->ssl = c->tls != NULL ? SSL_new(c->tls->ctx[0]) : NULL;
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		metrics_inc(&w->stats.internal_error);
+		return 0;
+	}
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_accept_state(c->ssl);
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_timer_start(&c->timer, on_deadline, srv->cfg.deadline_ms, 0);
+	return ke_conn_set_reading(c, 1);
+}
+
 void ke_on_connection(uv_stream_t *ls, int status)
 {
 	struct ke_worker *w = ls->data;
-	struct ke_server *srv = w->srv;
-	const struct ke_config *cfg = &srv->cfg;
 	struct ke_conn *c;
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
 
 	if (status < 0) {
 		return;
 	}
-	c = calloc(1, sizeof(*c) + cfg->max_request);
+	c = calloc(1, sizeof(*c) + w->srv->cfg.max_request);
 	if (c == NULL) {
 		return;
 	}
@@ -339,53 +408,12 @@ void ke_on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	metrics_inc(&w->stats.accepted);
-	struct sockaddr_storage peer;
-	int plen = sizeof(peer);
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &plen) != 0) {
 		ke_conn_close(c);
 		return;
 	}
 	c->ipv6 = peer.ss_family == AF_INET6;
-	c->source_slot = source_slot(srv, &peer);
-	if (atomic_fetch_add(&srv->per_source[c->source_slot], 1) >= cfg->max_per_source) {
-		atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
-		metrics_inc(&w->stats.source_limited);
-		ke_conn_close(c);
-		return;
-	}
-	if (atomic_fetch_add(&srv->open_connections, 1) >= cfg->max_connections) {
-		/* shed the oldest connection of this worker to make room: idle
-		 * and slow clients go first, new clients keep being served */
-		struct ke_conn *oldest = LIST_ENTRY(w->conns.first, struct ke_conn, link);
-		if (oldest != NULL && oldest != c) {
-			metrics_inc(&w->stats.overload_shed);
-			ke_conn_close(oldest);
-		} else {
-			atomic_fetch_sub(&srv->open_connections, 1);
-			atomic_fetch_sub(&srv->per_source[c->source_slot], 1);
-			metrics_inc(&w->stats.overload_shed);
-			ke_conn_close(c);
-			return;
-		}
-	}
-	c->counted = 1;
-	c->tls = ke_tls_acquire(srv);
-	c->ssl = c->tls != NULL ? SSL_new(c->tls->ctx[0]) : NULL;
-	c->rbio = BIO_new(BIO_s_mem());
-	c->wbio = BIO_new(BIO_s_mem());
-	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-		BIO_free(c->rbio);
-		BIO_free(c->wbio);
-		metrics_inc(&w->stats.internal_error);
-		ke_conn_close(c);
-		return;
-	}
-	SSL_set_bio(c->ssl, c->rbio, c->wbio);
-	SSL_set_app_data(c->ssl, c);
-	SSL_set_accept_state(c->ssl);
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_timer_start(&c->timer, on_deadline, cfg->deadline_ms, 0);
-	if (!ke_conn_set_reading(c, 1)) {
+	if (!admit(c, &peer) || !start_tls(c)) {
 		ke_conn_close(c);
 	}
 }

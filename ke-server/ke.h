@@ -29,6 +29,7 @@
 #include "common/list.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/ratelimit.h"
 #include "ke-server/signer_client.h"
 #include "proto/ntske.h"
 
@@ -60,6 +61,8 @@ struct ke_config {
 	uint64_t max_per_source;
 	uint64_t max_request;
 	uint64_t workers;
+	struct rl_config rl;  /* handshakes per source prefix over time */
+	struct acl_rules acl; /* allow/deny, before TLS */
 };
 
 struct ke_stats {
@@ -75,7 +78,9 @@ struct ke_stats {
 	metrics_counter timeout;
 	metrics_counter overload_shed;
 	metrics_counter source_limited;
-	metrics_counter no_keys; /* answered with Error 2 */
+	metrics_counter rate_limited; /* over ratelimit: closed before TLS */
+	metrics_counter denied;       /* the access list: closed before TLS */
+	metrics_counter no_keys;      /* answered with Error 2 */
 	metrics_counter internal_error;
 	metrics_counter signer_failure;     /* signer down, slow or refusing */
 	metrics_counter aead[KE_MAX_AEADS]; /* by index into config aeads */
@@ -106,6 +111,7 @@ struct ke_server {
 	_Atomic uint64_t open_connections;
 	_Atomic uint16_t per_source[KE_SOURCE_SLOTS];
 	uint8_t source_salt[16];
+	struct rl_policy policy; /* rate limit and access list, swapped on reload */
 	_Atomic int stop;
 };
 

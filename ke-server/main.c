@@ -81,6 +81,15 @@ static int d_aead(void *c, const struct cfg_line *l)
 	return 1;
 }
 
+static int d_allow(void *c, const struct cfg_line *l)
+{
+	return acl_cfg_rule(&((struct ke_config *)c)->acl, l, 1);
+}
+static int d_deny(void *c, const struct cfg_line *l)
+{
+	return acl_cfg_rule(&((struct ke_config *)c)->acl, l, 0);
+}
+
 /* The directives. Reloadable (SIGHUP): only what the control loop alone
  * reads. Everything the worker threads read per connection (bounds, AEADs,
  * Server/Port records) and everything bound or set up at start needs a
@@ -104,6 +113,9 @@ static const struct cfg_directive directives[] = {
     CFG_UINT_ROW("maxconnections", S, max_connections, 1, 1000000, "10000", 0),
     CFG_UINT_ROW("maxpersource", S, max_per_source, 1, 60000, "32", 0),
     CFG_SIZE_ROW("maxrequest", S, max_request, 64, 65536, "1024", 0),
+    RL_DIRECTIVES(S, rl, "no", "1s", "16", "16384"),
+    CFG_FUNC_ROW("allow", S, acl, acl, 1, 1, 1, d_allow, NULL, 1),
+    CFG_FUNC_ROW("deny", S, acl, acl, 1, 1, 1, d_deny, NULL, 1),
     CFG_UINT_ROW("workers", S, workers, 0, KE_MAX_WORKERS, NULL, 0),
     DAEMON_DIRECTIVES(S),
 };
@@ -275,7 +287,10 @@ static void on_certwatch(uv_fs_event_t *h, const char *filename, int events, int
 static void on_hup(void)
 {
 	log_info("SIGHUP: reloading configuration, certificates and keys");
-	(void)daemon_reload_config(&d.dm);
+	if (daemon_reload_config(&d.dm) &&
+	    !rl_policy_apply(&d.srv.policy, &d.srv.cfg.rl, &d.srv.cfg.acl)) {
+		log_warn("out of memory for the rate-limit table or access list: kept the old");
+	}
 	reload_certs();
 	keywatch_reload(&d.kw);
 }
@@ -355,6 +370,8 @@ static void render(void *arg, struct metrics_buf *b)
 	    {"timeout", offsetof(struct ke_stats, timeout)},
 	    {"overload_shed", offsetof(struct ke_stats, overload_shed)},
 	    {"source_limited", offsetof(struct ke_stats, source_limited)},
+	    {"rate_limited", offsetof(struct ke_stats, rate_limited)},
+	    {"denied", offsetof(struct ke_stats, denied)},
 	    {"no_keys", offsetof(struct ke_stats, no_keys)},
 	    {"internal_error", offsetof(struct ke_stats, internal_error)},
 	    {"signer_failure", offsetof(struct ke_stats, signer_failure)},
@@ -582,6 +599,9 @@ static int load_certs_and_keys(const struct ke_config *cfg)
 	const char *err;
 	char errbuf[1024];
 	RAND_bytes(d.srv.source_salt, sizeof(d.srv.source_salt));
+	if (!rl_policy_apply(&d.srv.policy, &cfg->rl, &cfg->acl)) {
+		log_fatal("out of memory for the rate-limit table or access list");
+	}
 	struct ke_tls *t = ke_tls_load(cfg, errbuf, sizeof(errbuf), &err);
 	if (t == NULL) {
 		log_fatal("certificates: %s", err);
@@ -640,6 +660,7 @@ int main(int argc, char **argv)
 	(void)daemon_close_loop(d.dm.loop);
 	ke_tls_swap(&d.srv, NULL);
 	keyring_holder_cleanup(&d.srv.keys);
+	rl_policy_cleanup(&d.srv.policy);
 	log_info("stopped");
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "common/randpool.h"
+#include "ntp-responder/ratelimit.h"
 #include "ntp-responder/responder.h"
 #include "proto/cookie.h"
 #include "proto/nts.h"
@@ -137,8 +138,8 @@ struct nts_job {
  * (dropped). A plain request is answered here: 0 with the response length
  * in |*out_len| (0 if plain NTP is off). An NTSv4 request: 1, parsed in |r|. */
 static inline int classify(const struct resp_ctx *ctx, struct resp_stats *st, struct nts_request *r,
-                           size_t *out_len, const uint8_t *req, size_t len,
-                           const struct timespec *rx, uint8_t *out)
+                           size_t *out_len, const struct sockaddr *peer, const uint8_t *req,
+                           size_t len, const struct timespec *rx, uint8_t *out)
 {
 	*out_len = 0;
 	metrics_inc(&st->rx_packets);
@@ -158,6 +159,10 @@ static inline int classify(const struct resp_ctx *ctx, struct resp_stats *st, st
 	}
 	if (vn < 3 || vn > 4) {
 		metrics_inc(&st->drop_version);
+		return 0;
+	}
+	/* access list and rate limit: before any parsing or crypto */
+	if (!resp_police(ctx, st, peer, req, len, rx, out, out_len)) {
 		return 0;
 	}
 	switch (nts_parse_request(r, req, len)) {
@@ -323,12 +328,19 @@ out:
 size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint8_t *req,
                    size_t len, const struct timespec *rx, uint8_t *out)
 {
+	return resp_handle_from(ctx, st, NULL, req, len, rx, out);
+}
+
+size_t resp_handle_from(const struct resp_ctx *ctx, struct resp_stats *st,
+                        const struct sockaddr *peer, const uint8_t *req, size_t len,
+                        const struct timespec *rx, uint8_t *out)
+{
 	struct nts_job j;
 	uint8_t plain[NTS_PLAIN_MAX];
 	struct wbuf w;
 	size_t ret;
 
-	if (!classify(ctx, st, &j.r, &ret, req, len, rx, out)) {
+	if (!classify(ctx, st, &j.r, &ret, peer, req, len, rx, out)) {
 		return ret;
 	}
 	j.kr = NULL;

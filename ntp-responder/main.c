@@ -27,6 +27,7 @@
 #include "common/sandbox.h"
 #include "common/smem.h"
 #include "common/version.h"
+#include "ntp-responder/ratelimit.h"
 #include "ntp-responder/sync.h"
 #include "ntp-responder/worker.h"
 
@@ -49,6 +50,10 @@ struct resp_config {
 	char healthfile[1024];
 	int pin_workers;
 	uint64_t socketbuffer;
+	struct rl_config rl;
+	uint64_t leak;
+	int deny_kod;
+	struct acl_rules acl;
 };
 
 static int d_listen(void *c, const struct cfg_line *l)
@@ -93,6 +98,19 @@ static int d_syncsource(void *c, const struct cfg_line *l)
 	cfg->sync.static_refid = NTP_REFID(b[0], b[1], b[2], b[3]);
 	return 1;
 }
+static int d_allow(void *c, const struct cfg_line *l)
+{
+	return acl_cfg_rule(&((struct resp_config *)c)->acl, l, 1);
+}
+static int d_deny(void *c, const struct cfg_line *l)
+{
+	return acl_cfg_rule(&((struct resp_config *)c)->acl, l, 0);
+}
+static int d_denyaction(void *c, const struct cfg_line *l)
+{
+	static const char *const actions[] = {"silent", "kod", NULL};
+	return cfg_arg_choice(&((struct resp_config *)c)->deny_kod, l, 0, actions);
+}
 /* The directives; reloadable (SIGHUP): see docs/config-responder.md. */
 #define S struct resp_config
 /* clang-format off */
@@ -107,6 +125,11 @@ static const struct cfg_directive directives[] = {
     CFG_FUNC_ROW("syncsource", S, sync, sync, 1, 3, 0, d_syncsource, "ntp 127.0.0.1:123", 0),
     CFG_STRING_ROW("healthfile", S, healthfile, NULL, 1),
     CFG_SIZE_ROW("socketbuffer", S, socketbuffer, 0, 1024 * 1024 * 1024, "1M", 0),
+    RL_DIRECTIVES(S, rl, "no", "1s", "16", "65536"),
+    CFG_UINT_ROW("ratelimitleak", S, leak, 0, 100, "25", 1),
+    CFG_FUNC_ROW("allow", S, acl, acl, 1, 1, 1, d_allow, NULL, 1),
+    CFG_FUNC_ROW("deny", S, acl, acl, 1, 1, 1, d_deny, NULL, 1),
+    CFG_FUNC_ROW("denyaction", S, deny_kod, deny_kod, 1, 1, 0, d_denyaction, "silent", 1),
     DAEMON_DIRECTIVES(S),
 };
 /* clang-format on */
@@ -198,6 +221,7 @@ static struct {
 	struct keyring_holder holder;
 	struct keywatch kw;
 	struct sync_source sync;
+	struct resp_abuse abuse;
 	struct worker workers[MAX_WORKERS];
 	int num_workers;
 	_Atomic int stop;
@@ -246,6 +270,34 @@ static uint64_t sum(size_t off)
 
 static void render_state(struct metrics_buf *b);
 
+/* render_abuse: the access list and rate limit counters (ratelimit.c) */
+static void render_abuse(struct metrics_buf *b)
+{
+	static const struct {
+		const char *name, *help, *label;
+		size_t off;
+	} rows[] = {
+	    {"nts_responder_ratelimited_total",
+	     "Requests over the per-prefix rate limit (KoD RATE or silence).", NULL,
+	     offsetof(struct resp_stats, rl_limited)},
+	    {"nts_responder_denied_total", "Requests from prefixes the access list denies.", NULL,
+	     offsetof(struct resp_stats, acl_denied)},
+	    {"nts_responder_kod_total", "Kiss-o'-Death responses by code.", "code=\"RATE\"",
+	     offsetof(struct resp_stats, kod_rate)},
+	    {"nts_responder_kod_total", NULL, "code=\"DENY\"",
+	     offsetof(struct resp_stats, kod_deny)},
+	    {"nts_responder_ratelimit_evictions_total",
+	     "Rate-limit table entries given to a new source prefix.", NULL,
+	     offsetof(struct resp_stats, rl_evictions)},
+	};
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(rows); i++) {
+		if (rows[i].help != NULL) {
+			metrics_family(b, rows[i].name, "counter", rows[i].help);
+		}
+		metrics_sample(b, rows[i].name, rows[i].label, sum(rows[i].off));
+	}
+}
+
 static void render(void *arg, struct metrics_buf *b)
 {
 	(void)arg;
@@ -281,6 +333,7 @@ static void render(void *arg, struct metrics_buf *b)
 	               SUM(drop_bad_ef));
 	metrics_family(b, "nts_responder_send_errors_total", "counter", "sendmmsg failures.");
 	metrics_sample(b, "nts_responder_send_errors_total", NULL, SUM(send_errors));
+	render_abuse(b);
 
 	const struct metrics_hist *hs[MAX_WORKERS];
 	for (int i = 0; i < d.num_workers; i++) {
@@ -358,11 +411,25 @@ static void write_healthfile(uv_timer_t *t)
 	free(b.data);
 }
 
+/* apply_abuse installs the access list and rate limit of the running
+ * configuration (at start and after a reload). */
+static int apply_abuse(void)
+{
+	atomic_store(&d.abuse.leak_pct, (unsigned)d.cfg.leak);
+	atomic_store(&d.abuse.deny_kod, d.cfg.deny_kod);
+	if (!rl_policy_apply(&d.abuse.policy, &d.cfg.rl, &d.cfg.acl)) {
+		log_warn("out of memory for the rate-limit table or access list");
+		return 0;
+	}
+	return 1;
+}
+
 static void on_hup(void)
 {
 	log_info("SIGHUP: reloading configuration and keys");
 	if (daemon_reload_config(&d.dm)) {
 		atomic_store(&d.ctx.serve_plain, d.cfg.serve_plain);
+		(void)apply_abuse();
 	}
 	if (d.have_keys_config) {
 		keywatch_reload(&d.kw);
@@ -403,6 +470,10 @@ static int start_keys(void)
 	d.ctx.keys = &d.holder;
 	d.ctx.serve_plain = d.cfg.serve_plain;
 	d.ctx.precision = resp_clock_precision();
+	d.ctx.abuse = &d.abuse;
+	if (!apply_abuse()) {
+		return 0;
+	}
 	d.have_keys_config = d.cfg.keyfile[0] != '\0';
 	if (!d.have_keys_config) {
 		log_warn("no keyfile configured: NTS requests get NAKs");
@@ -505,6 +576,7 @@ int main(int argc, char **argv)
 		log_warn("handles left open at exit");
 	}
 	keyring_holder_cleanup(&d.holder);
+	rl_policy_cleanup(&d.abuse.policy);
 	log_info("stopped");
 	return 0;
 }

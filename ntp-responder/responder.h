@@ -43,6 +43,11 @@ struct resp_stats {
 	metrics_counter drop_too_large;
 	metrics_counter drop_bad_ef; /* after the header: neither extension fields nor a MAC */
 	metrics_counter send_errors;
+	metrics_counter rl_limited;     /* over the rate limit (ratelimit.c) */
+	metrics_counter acl_denied;     /* from a denied prefix */
+	metrics_counter kod_rate;       /* KoD RATE sent */
+	metrics_counter kod_deny;       /* KoD DENY sent */
+	metrics_counter rl_evictions;   /* rate-limit table entries replaced */
 	struct metrics_hist processing; /* T3 - T2 */
 };
 
@@ -62,6 +67,7 @@ struct sync_state {
 };
 
 struct resp_config;
+struct resp_abuse;
 
 /* The packet path's view of the world. */
 struct resp_ctx {
@@ -69,6 +75,7 @@ struct resp_ctx {
 	_Atomic(const struct sync_state *) sync;
 	_Atomic int serve_plain; /* changed by a config reload */
 	int8_t precision;
+	struct resp_abuse *abuse; /* NULL: no access list, no rate limit */
 };
 
 /* resp_handle answers one request of |len| bytes received at |rx| (the
@@ -76,6 +83,13 @@ struct resp_ctx {
  * response length, or 0 to stay silent. */
 size_t resp_handle(const struct resp_ctx *ctx, struct resp_stats *st, const uint8_t *req,
                    size_t len, const struct timespec *rx, uint8_t *out);
+
+/* resp_handle_from is resp_handle for a request from |peer|, which the
+ * access list and the rate limit are checked against (ratelimit.h) right
+ * after the header's version and mode; receive paths call this one. */
+size_t resp_handle_from(const struct resp_ctx *ctx, struct resp_stats *st,
+                        const struct sockaddr *peer, const uint8_t *req, size_t len,
+                        const struct timespec *rx, uint8_t *out);
 
 int8_t resp_clock_precision(void);
 

@@ -189,7 +189,9 @@ static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mm
 			if (rx[i].msg_hdr.msg_flags & MSG_TRUNC) {
 				len = sizeof(s->buf); /* too large: resp_handle drops it */
 			}
-			size_t out_len = resp_handle(w->ctx, &w->stats, s->buf, len, &t2, s->out);
+			size_t out_len =
+			    resp_handle_from(w->ctx, &w->stats, (const struct sockaddr *)&s->peer,
+			                     s->buf, len, &t2, s->out);
 			if (out_len == 0) {
 				continue;
 			}

@@ -50,6 +50,7 @@
 	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define NTP_KISS_NTSN NTP_REFID('N', 'T', 'S', 'N')
 #define NTP_KISS_RATE NTP_REFID('R', 'A', 'T', 'E')
+#define NTP_KISS_DENY NTP_REFID('D', 'E', 'N', 'Y')
 
 struct ntp_header {
 	uint8_t leap;    /* 2 bits */

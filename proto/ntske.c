@@ -246,94 +246,103 @@ int ntske_build_request(CBB *out, const uint16_t *aeads, size_t num_aeads, int c
 	       add_record(out, NTSKE_REC_END, 1, NULL, 0);
 }
 
+/* What a client's parse of a response counts while it walks the records;
+ * the outcome is decided after the walk (RFC 8915 s4). */
+struct resp_walk {
+	unsigned num_np, num_aead, num_err;
+	int ended, malformed, ntpv4, aead_ok;
+};
+
+/* resp_take_aead records an AEAD choice that we offered and can use: a
+ * caller may offer ids this build does not implement (NTPsec honours AEAD
+ * 16, which we lack). */
+static void resp_take_aead(struct ntske_response_view *out, struct resp_walk *w, CBS *body,
+                           const uint16_t *aeads, size_t num_aeads)
+{
+	uint16_t a;
+	w->num_aead++;
+	if (CBS_len(body) != 2 || !CBS_get_u16(body, &a)) {
+		return;
+	}
+	for (size_t i = 0; i < num_aeads; i++) {
+		if (aeads[i] == a && aead_supported(a)) {
+			out->aead = a;
+			w->aead_ok = 1;
+		}
+	}
+}
+
+/* resp_take_record takes one record of a response into |out| and |w|. */
+static void resp_take_record(struct ntske_response_view *out, struct resp_walk *w,
+                             const struct ntske_record *rec, const uint16_t *aeads,
+                             size_t num_aeads)
+{
+	CBS body = rec->body;
+	uint16_t p;
+
+	switch (rec->type) {
+	case NTSKE_REC_END:
+		w->ended = 1;
+		w->malformed |= CBS_len(&body) != 0;
+		break;
+	case NTSKE_REC_NEXT_PROTO:
+		w->num_np++;
+		w->ntpv4 = CBS_len(&body) == 2 && CBS_get_u16(&body, &p) && p == NTSKE_PROTO_NTPV4;
+		break;
+	case NTSKE_REC_AEAD:
+		resp_take_aead(out, w, &body, aeads, num_aeads);
+		break;
+	case NTSKE_REC_ERROR:
+		w->num_err++;
+		w->malformed |= !CBS_get_u16(&body, &out->error_code) || CBS_len(&body) != 0;
+		break;
+	case NTSKE_REC_WARNING:
+		out->num_warnings++;
+		break;
+	case NTSKE_REC_NEW_COOKIE:
+		if (CBS_len(&body) == 0) {
+			w->malformed = 1;
+		} else if (out->num_cookies < NTSKE_MAX_COOKIES) {
+			out->cookies[out->num_cookies++] = body;
+		}
+		break;
+	case NTSKE_REC_SERVER:
+		w->malformed |=
+		    out->has_server || CBS_len(&body) == 0 || CBS_len(&body) > NTSKE_MAX_SERVER_LEN;
+		out->has_server = 1;
+		out->server = body;
+		break;
+	case NTSKE_REC_PORT:
+		w->malformed |= out->port != 0 || !CBS_get_u16(&body, &out->port) ||
+		                CBS_len(&body) != 0 || out->port == 0;
+		break;
+	case NTSKE_REC_COMPLIANT_GCM_SIV:
+		out->compliant_gcm_siv = 1;
+		break;
+	default:
+		w->malformed |= rec->critical;
+		break;
+	}
+}
+
 int ntske_parse_response(struct ntske_response_view *out, CBS *msg, const uint16_t *aeads,
                          size_t num_aeads)
 {
 	CBS in = *msg;
 	struct ntske_record rec;
-	unsigned num_np = 0, num_aead = 0, num_err = 0;
-	int ended = 0, malformed = 0, ntpv4 = 0, aead_ok = 0;
+	struct resp_walk w = {0};
 
 	memset(out, 0, sizeof(*out));
-	while (!ended && ntske_record_next(&in, &rec)) {
-		CBS body = rec.body;
-		switch (rec.type) {
-		case NTSKE_REC_END:
-			ended = 1;
-			if (CBS_len(&body) != 0) {
-				malformed = 1;
-			}
-			break;
-		case NTSKE_REC_NEXT_PROTO: {
-			uint16_t p;
-			num_np++;
-			ntpv4 =
-			    CBS_len(&body) == 2 && CBS_get_u16(&body, &p) && p == NTSKE_PROTO_NTPV4;
-			break;
-		}
-		case NTSKE_REC_AEAD: {
-			uint16_t a;
-			num_aead++;
-			if (CBS_len(&body) == 2 && CBS_get_u16(&body, &a)) {
-				/* one we offered and can use: a caller may offer
-				 * ids this build does not implement (NTPsec
-				 * honours AEAD 16, which we lack) */
-				for (size_t i = 0; i < num_aeads; i++) {
-					if (aeads[i] == a && aead_supported(a)) {
-						out->aead = a;
-						aead_ok = 1;
-					}
-				}
-			}
-			break;
-		}
-		case NTSKE_REC_ERROR:
-			num_err++;
-			if (!CBS_get_u16(&body, &out->error_code) || CBS_len(&body) != 0) {
-				malformed = 1;
-			}
-			break;
-		case NTSKE_REC_WARNING:
-			out->num_warnings++;
-			break;
-		case NTSKE_REC_NEW_COOKIE:
-			if (CBS_len(&body) == 0) {
-				malformed = 1;
-			} else if (out->num_cookies < NTSKE_MAX_COOKIES) {
-				out->cookies[out->num_cookies++] = body;
-			}
-			break;
-		case NTSKE_REC_SERVER:
-			if (out->has_server || CBS_len(&body) == 0 ||
-			    CBS_len(&body) > NTSKE_MAX_SERVER_LEN) {
-				malformed = 1;
-			}
-			out->has_server = 1;
-			out->server = body;
-			break;
-		case NTSKE_REC_PORT:
-			if (out->port != 0 || !CBS_get_u16(&body, &out->port) ||
-			    CBS_len(&body) != 0 || out->port == 0) {
-				malformed = 1;
-			}
-			break;
-		case NTSKE_REC_COMPLIANT_GCM_SIV:
-			out->compliant_gcm_siv = 1;
-			break;
-		default:
-			if (rec.critical) {
-				malformed = 1;
-			}
-			break;
-		}
+	while (!w.ended && ntske_record_next(&in, &rec)) {
+		resp_take_record(out, &w, &rec, aeads, num_aeads);
 	}
-	if (num_err > 0 && ended && !malformed) {
+	if (w.num_err > 0 && w.ended && !w.malformed) {
 		out->result = NTSKE_RESP_ERROR;
-	} else if (malformed || !ended || CBS_len(&in) != 0 || num_np != 1 || num_err > 0) {
+	} else if (w.malformed || !w.ended || CBS_len(&in) != 0 || w.num_np != 1 || w.num_err > 0) {
 		out->result = NTSKE_RESP_MALFORMED;
-	} else if (!ntpv4) {
+	} else if (!w.ntpv4) {
 		out->result = NTSKE_RESP_NO_NTPV4;
-	} else if (num_aead != 1 || !aead_ok) {
+	} else if (w.num_aead != 1 || !w.aead_ok) {
 		out->result = NTSKE_RESP_NO_AEAD;
 	} else if (out->num_cookies == 0) {
 		out->result = NTSKE_RESP_NO_COOKIES;

@@ -385,6 +385,47 @@ CBAD=$(awk -v a="$ANY4" '$3 == a && substr($7, 1, 1) != "1" { n++ } END { print 
 [ "$CPOST" -ge 2 ] || fail "chronyd: $CPOST authenticated samples after the switch-over"
 [ "$CBAD" = 0 ] || fail "chronyd: $CBAD samples failed authentication"
 kill -0 $CHRONY_PID 2>/dev/null || fail "chronyd exited"
+# ---- rate limits are per responder (docs/config-responder.md) ----
+# enabled by SIGHUP on both, a burst of 3 and then KoD RATE: the client
+# spends A's bucket, then, routed to B, gets B's full burst (chronyd, on
+# the same client address, stops first: its polls would spend the buckets)
+kill $CHRONY_PID
+for h in ra rb; do
+	printf 'ratelimit yes\nratelimitinterval 1h\nratelimitburst 3\nratelimitleak 100\n' \
+		>>"$T/hosts/$h/etc/nts/nts-responder.conf"
+	eval "kill -HUP \$RESP_PID_$h"
+done
+for h in ra rb; do
+	rl_on() { [ "$(nsmetric $h 9124 'config_reloads_total.*ok')" -ge 1 ]; }
+	wait_for 5 rl_on || fail "$h did not reload its configuration"
+done
+plain_burst() { # five plain requests to the anycast address: stratum/refid of each answer
+	nsx cl python3 - $ANY4 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+out = []
+for _ in range(5):
+    req = bytearray(48); req[0] = (4 << 3) | 3
+    s.sendto(bytes(req), (sys.argv[1], 123))
+    try:
+        r = s.recv(100); out.append("%d/%s" % (r[1], r[12:16].decode("ascii", "replace")))
+    except socket.timeout:
+        out.append("-")
+print(" ".join(out))
+PY
+}
+got=$(plain_burst)
+[ "$got" = "2/RSPA 2/RSPA 2/RSPA 0/RATE 0/RATE" ] || fail "rate limit on A: $got"
+if [ $USE_BIRD = 1 ]; then
+	touch "$T/drain-ra"
+else
+	nsx rt ip route replace $ANY4/32 via 10.88.4.2
+fi
+wait_route -4 $ANY4 10.88.4.2 10
+got=$(plain_burst)
+[ "$got" = "2/RSPB 2/RSPB 2/RSPB 0/RATE 0/RATE" ] || fail "rate limit on B: $got"
+echo "rate limits: A answered 3 then KoD RATE; routed to B, the client got B's own burst of 3"
+
 echo "e2e anycast: $Q queries, $FAILED failed (all in the failover gap), $NAKS NAKs, failover gap $GAP ms," \
 	"0 new NTS-KE; chronyd: $CA authenticated samples from A, $CB from B, $CPOST after the key switch-over;" \
 	"runtime $(((t_end - t_start) / 1000)) s; routing: $ROUTING; KE: $KE_MODE"

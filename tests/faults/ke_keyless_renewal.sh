@@ -6,12 +6,7 @@
 # key is added to the signer and the signer reloaded, the KE server takes
 # the new chain.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-NTS_KEYLESS=1 start_ke $KE $NTP
+NTS_KEYLESS=1 start_stack
 serial() {
 	echo | openssl s_client -connect 127.0.0.1:$KE -tls1_3 -alpn ntske/1 2>/dev/null |
 		openssl x509 -noout -serial 2>/dev/null

@@ -7,12 +7,7 @@
 # for the KE server of 1.5 s (5 s under ASan): the old code used 8.8 s here
 # (gcc -O2) and 25 s under ASan.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP "maxrequest 65536
+start_stack "maxrequest 65536
 deadline 60s"
 cpu() { awk '{print $14 + $15}' /proc/$KE_PID/stat; }
 before=$(cpu)

@@ -5,12 +5,7 @@
 # grow by less than 4 MB (the old code buffered all 24 MB). After SIGCONT a
 # new NTS-KE must succeed.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-NTS_KEYLESS=1 start_ke $KE $NTP "deadline 60s
+NTS_KEYLESS=1 start_stack "deadline 60s
 signerdeadline 60s"
 $QUERY --ca "$T/ca.pem" localhost:$KE >/dev/null || fail "first query"
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$KE_PID/status; }

@@ -11,12 +11,7 @@
 #   both daemons have loaded them; plain NTP never fails;
 # - nts-keyctl refuses an unknown generation.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 [ "$(metric $KE_METRICS '^nts_ke_key_generation ')" = 0 ] || fail "KE server does not mint with generation 0"
 
 $QUERY --ca "$T/ca.pem" --save "$T/old.session" localhost:$KE >/dev/null || fail "first session"

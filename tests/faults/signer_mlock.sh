@@ -6,12 +6,7 @@
 . "$SRC/tests/interop/lib.sh"
 # ASan reserves terabytes of shadow address space: mlockall fails there
 [ "${SANITIZED:-0}" = 1 ] && skip "mlockall cannot lock an ASan process's shadow memory"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-NTS_KEYLESS=1 start_ke $KE $NTP
+NTS_KEYLESS=1 start_stack
 grep -q "cannot lock memory" "$T/signer.log" && skip "mlockall not allowed here (RLIMIT_MEMLOCK)"
 vm() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/$SIGNER_PID/status; }
 lck0=$(vm VmLck)

@@ -3,12 +3,7 @@
 # verified; non-loopback targets refused.
 . "$SRC/tests/interop/lib.sh"
 BENCH=$BUILD/tools/nts-bench
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 # check FILE EXPR: a Python expression over the JSON object j must hold
 check() {
 	python3 - "$1" "$2" <<'PY' || fail "$2: $(cat "$1")"

@@ -2,12 +2,7 @@
 # through our KE server and responder on loopback.
 . "$SRC/tests/interop/lib.sh"
 command -v chronyd >/dev/null || fail "chronyd not installed"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 chrony_conf "$T/c.conf" "server localhost port $NTP nts ntsport $KE iburst maxpoll 4" \
 	"ntstrustedcerts $T/ca.pem" "port 0"
 timeout 40 chronyd -Q -x -u root -f "$T/c.conf" -t 30 >"$T/chronyd.log" 2>&1 || true

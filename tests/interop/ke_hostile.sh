@@ -4,12 +4,7 @@
 # idle connections while valid clients keep succeeding. The client side is
 # Python's ssl module (OpenSSL), independent of our code.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP "maxconnections 300
+start_stack "maxconnections 300
 maxpersource 8
 deadline 2s"
 python3 - "$KE" "$T/ca.pem" "$QUERY" <<'PY' || fail "hostile cases"

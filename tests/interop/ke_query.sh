@@ -1,12 +1,7 @@
 # ke_query.sh: nts-query against our KE server and responder: both AEADs,
 # 0..7 placeholders, IPv6, saved sessions, and NAKs for foreign cookies.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 $QUERY --ca "$T/ca.pem" --json --count 2 localhost:$KE >"$T/q30.json" || fail "query (30)"
 grep -q '"authenticated":true,"ke":true,"server":"127.0.0.1","port":'$NTP',"aead":30' "$T/q30.json" ||
 	fail "AEAD 30 session: $(cat "$T/q30.json")"

@@ -2,12 +2,7 @@
 # picked up without a restart and without dropping service; a bad new
 # certificate is refused and the old one kept; SIGHUP reloads too.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 serial() {
 	echo | openssl s_client -connect 127.0.0.1:$KE -tls1_3 -alpn ntske/1 2>/dev/null |
 		openssl x509 -noout -serial

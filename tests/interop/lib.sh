@@ -135,6 +135,19 @@ signer $T/signer.sock"
 	wait_metrics $KE_METRICS
 }
 
+# start_stack [KE config lines]: the usual set-up of a test: a throwaway CA
+# and certificate, keys, a responder and a KE server on fresh ports ($NTP,
+# $KE, and what start_responder and start_ke set). NTS_KEYLESS=1 as for
+# start_ke.
+start_stack() {
+	make_pki
+	make_keys
+	NTP=$(free_port)
+	KE=$(free_port)
+	start_responder $NTP
+	start_ke $KE $NTP "$@"
+}
+
 wait_metrics() {
 	i=0
 	until metric $1 . >/dev/null 2>&1; do

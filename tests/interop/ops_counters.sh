@@ -2,12 +2,7 @@
 # responder, and each counter docs/troubleshooting.md describes must move
 # by exactly the expected amount (the others must not move).
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP "deadline 1s
+start_stack "deadline 1s
 maxconnections 4"
 # a real session (AEAD 30: 68-byte cookies) for the responder cases
 $QUERY --ca "$T/ca.pem" --aead 30 --save "$T/sess" localhost:$KE >/dev/null || fail "first query"

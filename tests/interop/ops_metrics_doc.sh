@@ -5,12 +5,7 @@
 # in a scrape is not listed where the documentation lists values.
 . "$SRC/tests/interop/lib.sh"
 NTS_KEYLESS=1
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 # some traffic, so that every kind of sample has been produced once
 $QUERY --ca "$T/ca.pem" localhost:$KE >/dev/null || fail "query"
 python3 - "$SRC/docs/metrics.md" "$KE_METRICS" "$RESP_METRICS" "$SIGNER_METRICS" <<'PY' || fail "docs/metrics.md and the scrapes disagree"

@@ -3,12 +3,7 @@
 # then NAKs for garbage cookies (key id kept: bad_cookie; key id random: a
 # NAK for an unknown, expired or future key), and the session keys still work after a NAK.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 $QUERY --ca "$T/ca.pem" --json --count 3 --save "$T/sess" localhost:$KE >"$T/q.json" ||
 	fail "query: $(cat "$T/q.json")"
 python3 - "$T/q.json" <<'PY' || fail "not authenticated time: $(cat "$T/q.json")"

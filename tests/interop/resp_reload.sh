@@ -2,12 +2,7 @@
 # cron job does) while clients query continuously: no request with a valid
 # cookie is refused; a corrupted file is refused and the old keys stay.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-start_ke $KE $NTP
+start_stack
 $QUERY --ca "$T/ca.pem" --save "$T/sess" localhost:$KE >/dev/null || fail "first query"
 (
 	for i in $(seq 1 12); do

@@ -5,12 +5,7 @@
 # be counted as signer_failure; after the
 # restart handshakes succeed again without restarting the KE server.
 . "$SRC/tests/interop/lib.sh"
-make_pki
-make_keys
-NTP=$(free_port)
-KE=$(free_port)
-start_responder $NTP
-NTS_KEYLESS=1 start_ke $KE $NTP "signerdeadline 300ms"
+NTS_KEYLESS=1 start_stack "signerdeadline 300ms"
 KE_FIRST_PID=$KE_PID
 $QUERY --ca "$T/ca.pem" localhost:$KE >/dev/null || fail "first query"
 python3 "$SRC/tests/interop/keload.py" --port $KE --ca "$T/ca.pem" --seconds 9 \
