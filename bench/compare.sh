@@ -1,10 +1,20 @@
 #!/bin/sh
 # bench/compare.sh: our nts-ke-server + nts-responder against Debian's
 # chronyd, same loads from nts-bench in the same run, each server pinned to
-# CPU 0 and the generator to CPU 1. Prints a markdown table with ratios and
-# regenerates docs/benchmarks.md. Takes about 2-3 minutes (plus a build).
+# CPU 0 and the generator to CPU 1, 3 trials of each measurement with the
+# servers interleaved. Prints a markdown table with medians, ranges and
+# ratios and regenerates its section of docs/benchmarks.md (between
+# <!-- compare:begin --> and <!-- compare:end -->; the other sections stay).
+# Also a plain NTP flood from trafgen (Debian's netsniff-ng: an independent
+# generator) and, if perf works, a profile of our responder. Takes about
+# 4-5 minutes (plus a build).
 #
 #   bench/compare.sh            run everything, rewrite docs/benchmarks.md
+#   BENCH_QUIET="TEXT" bench/compare.sh
+#                               TEXT goes into the document's machine notes;
+#                               starting with "noisy" it is also shown on top
+#   TRIALS=1 DUR=1 bench/compare.sh
+#                               a quick check of the script (not for the doc)
 #   KEEP=1 bench/compare.sh     keep the temporary directory and logs
 #   BENCH_RT=1 bench/compare.sh also run servers and generator SCHED_FIFO
 #                               (chrt -f 10): steadier figures on a machine
@@ -18,7 +28,7 @@ SRC=$PWD
 START=$(date +%s)
 . deploy/deps.sh
 # shellcheck disable=SC2086
-nts_install_missing $NTS_BUILD_PKGS chrony openssl python3 procps iproute2 util-linux
+nts_install_missing $NTS_BUILD_PKGS chrony openssl python3 procps iproute2 util-linux netsniff-ng
 [ "$(nproc)" -ge 2 ] || { echo "compare.sh: needs 2 CPUs (server on 0, generator on 1)" >&2; exit 1; }
 
 RT=""
@@ -113,4 +123,9 @@ done
 LOADAVG=$(cut -d" " -f1-3 /proc/loadavg)
 export T NTP KE CNTP CKE RESP_PID KE_PID CHRONY_PID START LOADAVG KLKE KLKE_PID SIGNER_PID
 export BENCH="$RT taskset -c 1 $BUILD/tools/nts-bench" BENCH_RT="${BENCH_RT:-0}"
-python3 "$SRC/bench/compare.py"
+export BENCH_QUIET="${BENCH_QUIET:-}" TRIALS="${TRIALS:-3}" DUR="${DUR:-2}"
+if [ -n "${BENCH_EXPERIMENT:-}" ]; then
+	. "$BENCH_EXPERIMENT" # bench/settle.sh: the same servers, another measurement
+else
+	python3 "$SRC/bench/compare.py"
+fi

@@ -32,6 +32,17 @@ static int udp_setup(int fd, int family, void *arg)
 		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) {
 			return 0;
 		}
+		/* DF on every response: a response is never larger than its
+		 * request, so it fits wherever the request came through, and a
+		 * DF packet needs no IP ID (the kernel's __ip_select_ident, a
+		 * hash and a shared atomic per packet, goes). PROBE rather than
+		 * DO: the learned path MTU is ignored, so an ICMP "fragmentation
+		 * needed" (which anyone can spoof) cannot make sends to a client
+		 * fail with EMSGSIZE. */
+		int pmtu = IP_PMTUDISC_PROBE;
+		if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) != 0) {
+			return 0;
+		}
 	}
 	/* a burst or a descheduled worker must not overflow the ~200 KiB
 	 * default buffer: that is loss at half load */
@@ -101,14 +112,27 @@ static size_t reply_cmsg(struct slot *s, const struct msghdr *rx, struct timespe
 
 /*
  * A response's transmit timestamp (T3) is read just before it is sealed, so
- * every microsecond it then waits for the rest of a batch is an error in
- * the client's offset (half of it) and delay. Responses therefore go out
- * once the oldest unsent one is WORKER_TX_DELAY_NS old, not only at the end
- * of a receive batch: under load a sendmmsg carries a handful of responses
- * instead of a whole receive batch (WORKER_BATCH), which costs a few per cent of throughput and
- * keeps T3 within about 20 us (plus one response's work) of the wire.
+ * every microsecond between that and the kernel putting it on the wire is
+ * an error in the client's offset (half of it) and delay: the wait for the
+ * rest of a batch, and the kernel's sending of the responses ahead of it in
+ * the same sendmmsg. Responses therefore go out once the oldest unsent one
+ * is WORKER_TX_DELAY_NS old or WORKER_TX_MAX of them are ready, not only at
+ * the end of a receive batch. By the client-observed offset (nts-bench
+ * --tx-timestamps, bench/settle.sh; docs/benchmarks.md, "Settling the send
+ * bound") the tail grows with both: p1 at half load, NTS -11, -14, -22,
+ * -42 us at 0 (pairs), 5, 20, 50 us; plain -8, -31, -67, -95 us, and -5 to
+ * -12 us once at most 4 go per sendmmsg. NTS responses per CPU-second were
+ * 10-35% lower when each response is sent at once (a syscall each) and
+ * did not differ measurably between 5 and 20 us or 4 and 32 per batch.
+ * Either can be set at build time (-D...) for those comparisons; a bound of
+ * 0 sends each response at once.
  */
-#define WORKER_TX_DELAY_NS 20000
+#ifndef WORKER_TX_DELAY_NS
+#define WORKER_TX_DELAY_NS 5000
+#endif
+#ifndef WORKER_TX_MAX
+#define WORKER_TX_MAX 4
+#endif
 
 static uint64_t mono_ns(void)
 {
@@ -184,7 +208,8 @@ static void serve_socket(struct worker *w, int fd, struct slot *slots, struct mm
 			uint64_t now = mono_ns();
 			if (m == 1) {
 				first_tx = now;
-			} else if (now - first_tx >= WORKER_TX_DELAY_NS) {
+			}
+			if (m >= WORKER_TX_MAX || now - first_tx >= WORKER_TX_DELAY_NS) {
 				send_all(w, fd, tx, m);
 				m = 0;
 			}

@@ -34,7 +34,8 @@ struct worker {
 };
 
 /* worker_open_socket binds a UDP socket for |addr| with SO_REUSEPORT,
- * IP(V6)_FREEBIND, kernel receive timestamps and packet info, and asks for a
+ * IP(V6)_FREEBIND, kernel receive timestamps and packet info, DF on IPv4
+ * responses (IP_PMTUDISC_PROBE), and asks for a
  * receive buffer of |rcvbuf| bytes (SO_RCVBUFFORCE while privileged, else
  * SO_RCVBUF, which the kernel caps at net.core.rmem_max; 0 leaves the
  * default). Returns the fd or -1 (errno set). */

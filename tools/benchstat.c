@@ -69,21 +69,10 @@ void bs_hist_merge(struct bs_hist *dst, const struct bs_hist *src)
 	}
 }
 
-uint64_t bs_hist_percentile(const struct bs_hist *h, double p)
+/* hist_at returns the |rank|-th smallest value (1-based, at most count):
+ * the middle of its bucket, clamped to [min, max]. */
+static uint64_t hist_at(const struct bs_hist *h, uint64_t rank)
 {
-	if (h->count == 0) {
-		return 0;
-	}
-	if (p <= 0) {
-		return h->min;
-	}
-	if (p >= 100) {
-		return h->max;
-	}
-	uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
-	if (rank == 0) {
-		rank = 1;
-	}
 	uint64_t seen = 0;
 	for (size_t i = 0; i < BS_BUCKETS; i++) {
 		seen += h->buckets[i];
@@ -100,6 +89,62 @@ uint64_t bs_hist_percentile(const struct bs_hist *h, double p)
 		}
 	}
 	return h->max;
+}
+
+/* nearest_rank returns ceil(p/100 * count), at least 1 */
+static uint64_t nearest_rank(uint64_t count, double p)
+{
+	uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)count);
+	return rank == 0 ? 1 : rank > count ? count : rank;
+}
+
+uint64_t bs_hist_percentile(const struct bs_hist *h, double p)
+{
+	if (h->count == 0) {
+		return 0;
+	}
+	if (p <= 0) {
+		return h->min;
+	}
+	if (p >= 100) {
+		return h->max;
+	}
+	return hist_at(h, nearest_rank(h->count, p));
+}
+
+void bs_shist_init(struct bs_shist *h)
+{
+	bs_hist_init(&h->neg);
+	bs_hist_init(&h->pos);
+}
+
+void bs_shist_add(struct bs_shist *h, int64_t v)
+{
+	if (v < 0) {
+		bs_hist_add(&h->neg, (uint64_t)0 - (uint64_t)v);
+	} else {
+		bs_hist_add(&h->pos, (uint64_t)v);
+	}
+}
+
+uint64_t bs_shist_count(const struct bs_shist *h)
+{
+	return h->neg.count + h->pos.count;
+}
+
+int64_t bs_shist_percentile(const struct bs_shist *h, double p)
+{
+	uint64_t n = bs_shist_count(h);
+	if (n == 0) {
+		return 0;
+	}
+	uint64_t rank = nearest_rank(n, p < 0 ? 0 : p > 100 ? 100 : p);
+	if (rank <= h->neg.count) {
+		/* the negatives in ascending order are their magnitudes in
+		 * descending order */
+		return -(int64_t)hist_at(&h->neg, h->neg.count - rank + 1);
+	}
+	return (int64_t)hist_at(&h->pos, rank - h->neg.count);
 }
 
 uint64_t bs_pace_due(uint64_t elapsed_ns, double rate)

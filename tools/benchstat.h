@@ -1,7 +1,7 @@
 /*
  * benchstat.h: the arithmetic of nts-bench, kept apart so it can be unit
  * tested: a log-linear latency histogram (fixed memory, mergeable, about
- * 1.6% precision) with nearest-rank percentiles, open-loop pacing, a rate
+ * 1.6% precision) with nearest-rank percentiles, its signed variant, open-loop pacing, a rate
  * list parser and a median.
  */
 #ifndef NTS_BENCHSTAT_H
@@ -41,6 +41,21 @@ void bs_hist_merge(struct bs_hist *dst, const struct bs_hist *src);
  * 100): the middle of the bucket holding the ceil(p/100 * count)-th
  * smallest value, clamped to [min, max]; exact below BS_SUB. 0 when empty. */
 uint64_t bs_hist_percentile(const struct bs_hist *h, double p);
+
+/* A histogram of signed values (a clock offset): the magnitudes of the
+ * negative values and of the others in two histograms. */
+struct bs_shist {
+	struct bs_hist neg, pos;
+};
+
+void bs_shist_init(struct bs_shist *h);
+void bs_shist_add(struct bs_shist *h, int64_t v);
+/* bs_shist_count returns how many values |h| holds. */
+uint64_t bs_shist_count(const struct bs_shist *h);
+/* bs_shist_percentile returns the nearest-rank |p|-th percentile (0 < p <=
+ * 100) of the signed values, with bs_hist_percentile's precision; 0 when
+ * empty. */
+int64_t bs_shist_percentile(const struct bs_shist *h, double p);
 
 /* bs_pace_due returns how many packets an open-loop sender at |rate| per
  * second should have sent |elapsed_ns| after it started: floor(elapsed *

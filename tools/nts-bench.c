@@ -18,7 +18,18 @@
  * back). --ports N sockets (source ports), --src-addrs M source addresses
  * in 127.16/12 chosen per packet (IPv4 loopback only): N x M distinct
  * clients. sendmmsg/recvmmsg batches. RTT and server processing time
- * (T3 - T2 from the response) percentiles, loss.
+ * (T3 - T2 from the response) percentiles, loss, and what a client would
+ * make of the server's timestamps: offset ((T2 - T1) + (T3 - T4)) / 2 and
+ * delay (T4 - T1) - (T3 - T2) of every checked response (plain) or every
+ * fully verified one (NTS). T1 is read just before the sendmmsg that
+ * carries the request or, with --tx-timestamps, is the kernel's software
+ * transmit timestamp of the request (SO_TIMESTAMPING, read from the error
+ * queue); T4 is the kernel's receive timestamp (SO_TIMESTAMPNS). Where a
+ * kernel timestamp is missing the user-space clock is used and the output
+ * counts it. The generator and the server share one clock, so the true
+ * offset is 0: what is measured is the server's timestamp error plus the
+ * generator's own (without --tx-timestamps, a request later in a batch
+ * leaves after T1).
  * nts: requests are pre-built from the sessions' cookies (--templates of
  * them, each with its own Unique Identifier) and replayed; stateless
  * responders answer replays, and the output says it replays. Every response
@@ -48,6 +59,8 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,6 +106,7 @@ static struct {
 	size_t num_rates;
 	int max;
 	int ports, src_addrs, placeholders, sessions, templates, verify_every;
+	int tx_timestamps;
 	double timeout, drain;
 } opt = {
     .duration = 2.0,
@@ -663,6 +677,9 @@ struct udp_stats {
 	double rate; /* 0: max */
 	uint64_t sent, received, valid, bad, nak, verified, verify_failed;
 	struct bs_hist rtt, proc;
+	struct bs_shist offset, delay; /* ns */
+	uint64_t t4_user;              /* samples whose T4 is not the kernel's */
+	uint64_t t1_user;              /* with --tx-timestamps: T1 not the kernel's */
 	double elapsed, cpu;
 };
 
@@ -679,6 +696,13 @@ struct udp {
 	size_t *tlen;
 	uint32_t *tsess;
 	uint64_t *tsent;
+	uint64_t *t1;  /* NTP time of the last send of each template */
+	uint64_t *t1k; /* its kernel transmit timestamp (--tx-timestamps), 0 until known */
+	/* --tx-timestamps: per socket, a ring of the last TXRING datagrams
+	 * sent, indexed by the kernel's OPT_ID counter (packets sent on it) */
+	uint64_t *tx_id;   /* the counter value an entry is for */
+	uint32_t *tx_key;  /* NTS: the template sent */
+	uint64_t *tx_time; /* plain: the kernel transmit time (NTP), 0 until known */
 	uint64_t next_template;
 	size_t num_sessions;
 	aead_ctx *s2c;
@@ -690,10 +714,18 @@ struct udp {
 	uint8_t plain_req[BATCH][NTP_HEADER_LEN];
 	uint8_t rx[BATCH][NTP_MAX_PACKET];
 	uint64_t cmsg[BATCH][(CMSG_SPACE(sizeof(struct in_pktinfo)) + 7) / 8]; /* aligned */
+	/* receive control messages: SO_TIMESTAMPNS, or from the error queue
+	 * SCM_TIMESTAMPING and IP(V6)_RECVERR */
+	uint64_t rx_cmsg[BATCH][(CMSG_SPACE(3 * sizeof(struct timespec)) +
+	                         CMSG_SPACE(sizeof(struct sock_extended_err) +
+	                                    sizeof(struct sockaddr_in6)) +
+	                         7) /
+	                        8];
 	uint8_t scratch[NTP_MAX_PACKET];
 };
 
 #define UID_LEN 32
+#define TXRING  2048 /* a power of two that divides 2^16 (plain origins carry 16 bits of id) */
 
 static struct in_addr src_addr(uint64_t i)
 {
@@ -716,6 +748,16 @@ static void udp_open(struct udp *u)
 		if (fd < 0) {
 			die(EXIT_SETUP, "socket: %s (raise the fd limit for --ports %d)",
 			    strerror(errno), u->num_fds);
+		}
+		int one = 1;
+		if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) {
+			die(EXIT_SETUP, "SO_TIMESTAMPNS: %s", strerror(errno));
+		}
+		int tsf = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+		          SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+		if (opt.tx_timestamps &&
+		    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &tsf, sizeof(tsf)) != 0) {
+			die(EXIT_SETUP, "SO_TIMESTAMPING: %s", strerror(errno));
 		}
 		int sz = 4 << 20;
 		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0) {
@@ -747,11 +789,21 @@ static void udp_open(struct udp *u)
 		if (bind(fd, (struct sockaddr *)&local, llen) != 0) {
 			die(EXIT_SETUP, "bind: %s", strerror(errno));
 		}
-		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 		if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			die(EXIT_SETUP, "epoll_ctl: %s", strerror(errno));
 		}
 		u->fds[i] = fd;
+	}
+	if (opt.tx_timestamps) {
+		size_t n = (size_t)u->num_fds * TXRING;
+		u->tx_id = malloc(n * sizeof(*u->tx_id));
+		u->tx_key = calloc(n, sizeof(*u->tx_key));
+		u->tx_time = calloc(n, sizeof(*u->tx_time));
+		if (u->tx_id == NULL || u->tx_key == NULL || u->tx_time == NULL) {
+			die(EXIT_SETUP, "out of memory for --tx-timestamps");
+		}
+		memset(u->tx_id, 0xff, n * sizeof(*u->tx_id));
 	}
 }
 
@@ -764,10 +816,12 @@ static void build_templates(struct udp *u, const struct session *ss, size_t num_
 	u->tlen = calloc(n, sizeof(*u->tlen));
 	u->tsess = calloc(n, sizeof(*u->tsess));
 	u->tsent = calloc(n, sizeof(*u->tsent));
+	u->t1 = calloc(n, sizeof(*u->t1));
+	u->t1k = calloc(n, sizeof(*u->t1k));
 	u->s2c = calloc(num_sessions, sizeof(*u->s2c));
 	aead_ctx *c2s = calloc(num_sessions, sizeof(*c2s));
 	if (u->tbuf == NULL || u->tlen == NULL || u->tsess == NULL || u->tsent == NULL ||
-	    u->s2c == NULL || c2s == NULL) {
+	    u->t1 == NULL || u->t1k == NULL || u->s2c == NULL || c2s == NULL) {
 		die(EXIT_SETUP, "out of memory for %zu templates", n);
 	}
 	u->num_sessions = num_sessions;
@@ -812,7 +866,6 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 {
 	int si = (int)(batch_no % (uint64_t)u->num_fds);
 	int fd = u->fds[si];
-	uint64_t now = mono_ns(), ntp_now = u->nts ? 0 : real_ntp();
 	for (int i = 0; i < n; i++) {
 		struct mmsghdr *m = &u->msgs[i];
 		memset(&m->msg_hdr, 0, sizeof(m->msg_hdr));
@@ -824,16 +877,11 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			size_t ti = (size_t)((u->next_template + (uint64_t)i) % u->num_templates);
 			u->iov[i].iov_base = u->tbuf + ti * NTP_MAX_PACKET;
 			u->iov[i].iov_len = u->tlen[ti];
-			u->tsent[ti] = now;
 		} else {
 			uint8_t *p = u->plain_req[i];
 			memset(p, 0, NTP_HEADER_LEN);
 			p[0] = (0 << 6) | (4 << 3) | NTP_MODE_CLIENT;
 			p[2] = 6;
-			uint64_t ts = ntp_now + (uint64_t)i; /* distinct origins */
-			for (int b = 0; b < 8; b++) {
-				p[40 + b] = (uint8_t)(ts >> (56 - 8 * b));
-			}
 			u->iov[i].iov_base = p;
 			u->iov[i].iov_len = NTP_HEADER_LEN;
 		}
@@ -851,12 +899,46 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		}
 	}
+	/* T1 as late as possible: the clocks are read just before the send */
+	uint64_t now = mono_ns(), t1 = real_ntp();
+	for (int i = 0; i < n; i++) {
+		uint64_t id = u->per_sock[si] + (uint64_t)i; /* the kernel's OPT_ID */
+		size_t slot = (size_t)si * TXRING + (size_t)(id % TXRING);
+		if (u->tx_id != NULL) {
+			u->tx_id[slot] = id;
+			u->tx_time[slot] = 0;
+		}
+		if (u->nts) {
+			size_t ti = (size_t)((u->next_template + (uint64_t)i) % u->num_templates);
+			u->tsent[ti] = now;
+			u->t1[ti] = t1;
+			u->t1k[ti] = 0;
+			if (u->tx_key != NULL) {
+				u->tx_key[slot] = (uint32_t)ti;
+			}
+		} else {
+			/* distinct origins; with --tx-timestamps the low 16 bits
+			 * are the id, to find the transmit timestamp: the origin
+			 * is then up to 15 us before T1, never after */
+			uint64_t ts =
+			    u->tx_id != NULL ? t1 - ((t1 - id) & 0xffff) : t1 + (uint64_t)i;
+			for (int b = 0; b < 8; b++) {
+				u->plain_req[i][40 + b] = (uint8_t)(ts >> (56 - 8 * b));
+			}
+		}
+	}
 	int r = sendmmsg(fd, u->msgs, (unsigned)n, MSG_DONTWAIT);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED) {
 			return 0;
 		}
 		die(EXIT_SETUP, "sendmmsg: %s", strerror(errno));
+	}
+	if (u->tx_id != NULL) {
+		for (int i = r; i < n; i++) { /* not sent: the kernel counted none of them */
+			uint64_t id = u->per_sock[si] + (uint64_t)i;
+			u->tx_id[(size_t)si * TXRING + (size_t)(id % TXRING)] = UINT64_MAX;
+		}
 	}
 	u->per_sock[si] += (uint64_t)r;
 	if (u->nts) {
@@ -865,8 +947,31 @@ static int send_batch(struct udp *u, int n, uint64_t batch_no)
 	return r;
 }
 
-static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
-                         uint64_t now_ntp)
+/* add_sample records the offset and delay a client would compute from
+ * |h| (T2, T3), its own send time |t1| and receive time |t4|. */
+static void add_sample(struct udp_stats *st, const struct ntp_header *h, uint64_t t1, uint64_t t4)
+{
+	int64_t d21 = ntp_diff_ns(h->receive_ts, t1), d34 = ntp_diff_ns(h->transmit_ts, t4);
+	int64_t d41 = ntp_diff_ns(t4, t1), d32 = ntp_diff_ns(h->transmit_ts, h->receive_ts);
+	bs_shist_add(&st->offset, (d21 + d34) / 2);
+	bs_shist_add(&st->delay, d41 - d32);
+}
+
+/* kernel_t1 returns the kernel's transmit time |t1k| if it is plausible
+ * for a request sent around |t1| (user space, up to |slack| NTP units
+ * off) and answered with receive time |t2|; else |t1|, counted. */
+static uint64_t kernel_t1(struct udp_stats *st, uint64_t t1, uint64_t slack, uint64_t t1k,
+                          uint64_t t2)
+{
+	if (t1k != 0 && (int64_t)(t1k - (t1 - slack)) >= 0 && (int64_t)(t2 - t1k) >= 0) {
+		return t1k;
+	}
+	st->t1_user++;
+	return t1;
+}
+
+static void handle_plain(struct udp *u, struct udp_stats *st, int si, const uint8_t *p, size_t len,
+                         uint64_t now_ntp, uint64_t t4)
 {
 	struct ntp_header h;
 	CBS c;
@@ -889,15 +994,26 @@ static void handle_plain(struct udp *u, struct udp_stats *st, const uint8_t *p, 
 		st->bad++; /* not a response to a request we sent in this run */
 		return;
 	}
+	uint64_t t1 = h.origin_ts; /* the origin we sent */
+	if (u->tx_id != NULL) {
+		size_t slot = (size_t)si * TXRING + (size_t)(h.origin_ts & (TXRING - 1));
+		uint64_t t1k =
+		    (u->tx_id[slot] & 0xffff) == (h.origin_ts & 0xffff) ? u->tx_time[slot] : 0;
+		t1 = kernel_t1(st, t1, 0x10000, t1k, h.receive_ts);
+		rtt = ntp_diff_ns(now_ntp, t1); /* the origin is not T1 here */
+		if (rtt < 0) {
+			rtt = 0;
+		}
+	}
 	st->valid++;
 	st->verified++;
 	bs_hist_add(&st->rtt, (uint64_t)rtt);
 	bs_hist_add(&st->proc, (uint64_t)proc);
-	(void)u;
+	add_sample(st, &h, t1, t4);
 }
 
 static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, size_t len,
-                       uint64_t now_mono)
+                       uint64_t now_mono, uint64_t t4)
 {
 	struct ntp_header h;
 	CBS c;
@@ -925,7 +1041,8 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 		st->nak++;
 		return;
 	}
-	if (u->rx_count++ % (uint64_t)opt.verify_every == 0) {
+	int verify = u->rx_count++ % (uint64_t)opt.verify_every == 0;
+	if (verify) {
 		struct nts_response r;
 		enum nts_client_result res =
 		    nts_parse_response(&r, p, len, uid_ef + 4, UID_LEN, &u->s2c[u->tsess[idx]],
@@ -947,9 +1064,93 @@ static void handle_nts(struct udp *u, struct udp_stats *st, const uint8_t *p, si
 		st->bad++;
 		return;
 	}
+	if (verify) { /* authenticated timestamps only */
+		uint64_t t1 = u->t1[idx];
+		if (u->tx_id != NULL) {
+			t1 = kernel_t1(st, t1, 0, u->t1k[idx], h.receive_ts);
+		}
+		add_sample(st, &h, t1, t4);
+	}
 	st->valid++;
 	bs_hist_add(&st->rtt, now_mono - u->tsent[idx]);
 	bs_hist_add(&st->proc, (uint64_t)proc);
+}
+
+/* kernel_rx_time returns the SO_TIMESTAMPNS receive time of |m| as an NTP
+ * timestamp, 0 if it has none. */
+static uint64_t kernel_rx_time(struct msghdr *m)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return ntp_ts_from_timespec(&ts);
+		}
+	}
+	return 0;
+}
+
+/* recv_batch reads up to BATCH datagrams (|flags| MSG_ERRQUEUE: transmit
+ * timestamps) from socket |si| into u->rx and u->msgs, with room for their
+ * control messages; returns recvmmsg's result. */
+static int recv_batch(struct udp *u, int si, int flags)
+{
+	for (int i = 0; i < BATCH; i++) {
+		memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+		u->iov[i].iov_base = u->rx[i];
+		u->iov[i].iov_len = sizeof(u->rx[i]);
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+		u->msgs[i].msg_hdr.msg_control = u->rx_cmsg[i];
+		u->msgs[i].msg_hdr.msg_controllen = sizeof(u->rx_cmsg[i]);
+	}
+	return recvmmsg(u->fds[si], u->msgs, BATCH, flags | MSG_DONTWAIT, NULL);
+}
+
+/* read_tx_timestamps takes the transmit timestamps of socket |si| from its
+ * error queue (--tx-timestamps) and files them by the kernel's id. */
+static void read_tx_timestamps(struct udp *u, int si)
+{
+	for (;;) {
+		int r = recv_batch(u, si, MSG_ERRQUEUE);
+		if (r <= 0) {
+			return;
+		}
+		for (int i = 0; i < r; i++) {
+			struct msghdr *m = &u->msgs[i].msg_hdr;
+			uint64_t ts = 0, id = UINT64_MAX;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL;
+			     c = CMSG_NXTHDR(m, c)) {
+				if (c->cmsg_level == SOL_SOCKET &&
+				    c->cmsg_type == SCM_TIMESTAMPING) {
+					struct timespec t[3];
+					memcpy(t, CMSG_DATA(c), sizeof(t));
+					ts = ntp_ts_from_timespec(&t[0]);
+				} else if ((c->cmsg_level == IPPROTO_IP &&
+				            c->cmsg_type == IP_RECVERR) ||
+				           (c->cmsg_level == IPPROTO_IPV6 &&
+				            c->cmsg_type == IPV6_RECVERR)) {
+					struct sock_extended_err ee;
+					memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+					if (ee.ee_origin == SO_EE_ORIGIN_TIMESTAMPING) {
+						id = ee.ee_data;
+					}
+				}
+			}
+			if (ts == 0 || id == UINT64_MAX) {
+				continue;
+			}
+			/* ee_data is 32 bits: match it against the low bits */
+			size_t slot = (size_t)si * TXRING + (size_t)(id % TXRING);
+			if ((uint32_t)u->tx_id[slot] != (uint32_t)id) {
+				continue; /* overwritten: sent TXRING datagrams ago */
+			}
+			u->tx_time[slot] = ts;
+			if (u->nts) {
+				u->t1k[u->tx_key[slot]] = ts;
+			}
+		}
+	}
 }
 
 /* recv_ready reads what the ready sockets hold, waiting up to |timeout_ns|
@@ -965,24 +1166,29 @@ static void recv_ready(struct udp *u, struct udp_stats *st, uint64_t timeout_ns)
 		               (int)((timeout_ns + 999999) / 1000000));
 	}
 	for (int e = 0; e < n; e++) {
-		for (int i = 0; i < BATCH; i++) {
-			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
-			u->iov[i].iov_base = u->rx[i];
-			u->iov[i].iov_len = sizeof(u->rx[i]);
-			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
-			u->msgs[i].msg_hdr.msg_iovlen = 1;
+		int si = (int)evs[e].data.u32;
+		if (u->tx_id != NULL) {
+			/* first: a response's transmit timestamp was queued before
+			 * the response could arrive */
+			read_tx_timestamps(u, si);
 		}
-		int r = recvmmsg(evs[e].data.fd, u->msgs, BATCH, MSG_DONTWAIT, NULL);
+		int r = recv_batch(u, si, 0);
 		if (r <= 0) {
 			continue;
 		}
 		uint64_t now = u->nts ? mono_ns() : real_ntp();
+		uint64_t user_t4 = u->nts ? real_ntp() : now;
 		for (int i = 0; i < r; i++) {
 			st->received++;
+			uint64_t t4 = kernel_rx_time(&u->msgs[i].msg_hdr);
+			if (t4 == 0) {
+				t4 = user_t4;
+				st->t4_user++;
+			}
 			if (u->nts) {
-				handle_nts(u, st, u->rx[i], u->msgs[i].msg_len, now);
+				handle_nts(u, st, u->rx[i], u->msgs[i].msg_len, now, t4);
 			} else {
-				handle_plain(u, st, u->rx[i], u->msgs[i].msg_len, now);
+				handle_plain(u, st, si, u->rx[i], u->msgs[i].msg_len, now, t4);
 			}
 		}
 	}
@@ -995,6 +1201,8 @@ static void udp_step(struct udp *u, struct udp_stats *st, double rate, uint64_t 
 	memset(st, 0, sizeof(*st));
 	bs_hist_init(&st->rtt);
 	bs_hist_init(&st->proc);
+	bs_shist_init(&st->offset);
+	bs_shist_init(&st->delay);
 	st->rate = rate;
 	double cpu0 = cpu_seconds();
 	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)(opt.duration * 1e9), batch_no = 0, now;
@@ -1047,6 +1255,21 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	}
 	r[3] = (double)st->rtt.max / 1e3;
 	p[3] = (double)st->proc.max / 1e3;
+	double off[3], del[2];
+	const double offp[3] = {1, 50, 99};
+	for (int i = 0; i < 3; i++) {
+		off[i] = (double)bs_shist_percentile(&st->offset, offp[i]) / 1e3;
+	}
+	del[0] = (double)bs_shist_percentile(&st->delay, 50) / 1e3;
+	del[1] = (double)bs_shist_percentile(&st->delay, 99) / 1e3;
+	uint64_t samples = bs_shist_count(&st->offset);
+	const char *t4 = st->t4_user == 0             ? "kernel"
+	                 : st->t4_user < st->received ? "mixed"
+	                                              : "user";
+	const char *t1 = !opt.tx_timestamps      ? "user"
+	                 : st->t1_user == 0      ? "kernel"
+	                 : st->t1_user < samples ? "mixed"
+	                                         : "user";
 	double cpu = st->elapsed > 0 ? 100 * st->cpu / st->elapsed : 0;
 	if (opt.json) {
 		printf("%s{\"target_rate\":", first ? "" : ",");
@@ -1060,21 +1283,25 @@ static void print_step(const struct udp_stats *st, int first, int last)
 		       "\"nak\":%llu,\"verified\":%llu,\"verify_failed\":%llu,"
 		       "\"rtt_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
 		       "\"proc_us\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"max\":%.2f},"
-		       "\"generator_cpu_pct\":%.0f}",
+		       "\"offset_us\":{\"p1\":%.2f,\"p50\":%.2f,\"p99\":%.2f},"
+		       "\"delay_us\":{\"p50\":%.2f,\"p99\":%.2f},\"timestamp_samples\":%llu,"
+		       "\"t1\":\"%s\",\"t4\":\"%s\",\"generator_cpu_pct\":%.0f}",
 		       st->elapsed, (unsigned long long)st->sent, sent_rate,
 		       (unsigned long long)st->received, (unsigned long long)st->valid, resp_rate,
 		       loss, (unsigned long long)st->bad, (unsigned long long)st->nak,
 		       (unsigned long long)st->verified, (unsigned long long)st->verify_failed,
-		       r[0], r[1], r[2], r[3], p[0], p[1], p[2], p[3], cpu);
+		       r[0], r[1], r[2], r[3], p[0], p[1], p[2], p[3], off[0], off[1], off[2],
+		       del[0], del[1], (unsigned long long)samples, t1, t4, cpu);
 		if (last) {
 			printf("]}\n");
 		}
 		return;
 	}
 	if (first) {
-		printf("  %10s %10s %10s %8s %10s %23s %23s %6s %6s %5s\n", "target/s", "sent/s",
-		       "answered/s", "loss%", "sent", "RTT us p50/p90/p99", "T3-T2 us p50/p90/p99",
-		       "bad", "nak", "cpu%");
+		printf("  %10s %10s %10s %8s %10s %23s %23s %23s %15s %6s %6s %5s\n", "target/s",
+		       "sent/s", "answered/s", "loss%", "sent", "RTT us p50/p90/p99",
+		       "T3-T2 us p50/p90/p99", "offset us p1/p50/p99", "delay us p50/p99", "bad",
+		       "nak", "cpu%");
 	}
 	char tr[32];
 	if (st->rate > 0) {
@@ -1082,12 +1309,15 @@ static void print_step(const struct udp_stats *st, int first, int last)
 	} else {
 		snprintf(tr, sizeof(tr), "max");
 	}
-	char rs[64], pss[64];
+	char rs[64], pss[64], os[64], ds[64];
 	snprintf(rs, sizeof(rs), "%.0f/%.0f/%.0f", r[0], r[1], r[2]);
 	snprintf(pss, sizeof(pss), "%.1f/%.1f/%.1f", p[0], p[1], p[2]);
-	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %6llu %6llu %5.0f\n", tr, sent_rate,
-	       resp_rate, loss, (unsigned long long)st->sent, rs, pss, (unsigned long long)st->bad,
-	       (unsigned long long)st->nak, cpu);
+	snprintf(os, sizeof(os), "%.1f/%.1f/%.1f", off[0], off[1], off[2]);
+	snprintf(ds, sizeof(ds), "%.1f/%.1f", del[0], del[1]);
+	printf("  %10s %10.0f %10.0f %8.3f %10llu %23s %23s %23s %15s %6llu %6llu %5.0f%s\n", tr,
+	       sent_rate, resp_rate, loss, (unsigned long long)st->sent, rs, pss, os, ds,
+	       (unsigned long long)st->bad, (unsigned long long)st->nak, cpu,
+	       st->t4_user || st->t1_user ? "  (T1 or T4 not all kernel timestamps)" : "");
 }
 
 /* nts_setup establishes opt.sessions NTS-KE sessions with |target|, finds
@@ -1224,19 +1454,20 @@ static int udp_main(const char *target)
 
 static void usage(void)
 {
-	fprintf(stderr,
-	        "usage: nts-bench ke  [--concurrency C] [--aead 30,15] [--ca FILE] [--sni NAME]\n"
-	        "                     [--duration S] [--count N] [--json] HOST:KEPORT\n"
-	        "       nts-bench ntp (--rate R | --rates R1,R2,.. | --max) [--ports N]\n"
-	        "                     [--src-addrs M] [--duration S] [--count N] [--json] "
-	        "HOST:PORT\n"
-	        "       nts-bench nts (--rate R | --rates R1,R2,.. | --max) [--placeholders 0-7]\n"
-	        "                     [--sessions N] [--templates N] [--verify-every K]\n"
-	        "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M] ... "
-	        "HOST:KEPORT\n"
-	        "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
-	        "responses)\n"
-	        "       nts-bench --version\n");
+	fprintf(
+	    stderr,
+	    "usage: nts-bench ke  [--concurrency C] [--aead 30,15] [--ca FILE] [--sni NAME]\n"
+	    "                     [--duration S] [--count N] [--json] HOST:KEPORT\n"
+	    "       nts-bench ntp (--rate R | --rates R1,R2,.. | --max) [--ports N]\n"
+	    "                     [--src-addrs M] [--tx-timestamps] [--duration S] [--count N]\n"
+	    "                     [--json] HOST:PORT\n"
+	    "       nts-bench nts (--rate R | --rates R1,R2,.. | --max) [--placeholders 0-7]\n"
+	    "                     [--sessions N] [--templates N] [--verify-every K]\n"
+	    "                     [--ntp HOST:PORT] [--ports N] [--src-addrs M]\n"
+	    "                     [--tx-timestamps] ... HOST:KEPORT\n"
+	    "common: --allow-nonloopback CIDR, --timeout S (KE), --drain S (late "
+	    "responses)\n"
+	    "       nts-bench --version\n");
 	exit(EXIT_USAGE);
 }
 
@@ -1341,6 +1572,9 @@ static void set_option(int c, const char *arg)
 	case 'M':
 		opt.max = 1;
 		break;
+	case 'X':
+		opt.tx_timestamps = 1;
+		break;
 	case 'N':
 		opt.ntp = arg;
 		break;
@@ -1368,6 +1602,7 @@ static void parse_options(int argc, char **argv)
 	    {"rate", required_argument, NULL, 'r'},
 	    {"rates", required_argument, NULL, 'R'},
 	    {"max", no_argument, NULL, 'M'},
+	    {"tx-timestamps", no_argument, NULL, 'X'},
 	    {"ports", required_argument, NULL, 'p'},
 	    {"src-addrs", required_argument, NULL, 'S'},
 	    {"placeholders", required_argument, NULL, 'P'},

@@ -21,6 +21,16 @@ check "$T/ntp.json" 's[0]["bad"] == 0 and s[0]["nak"] == 0 and s[0]["responses_p
 $BENCH nts --json --duration 1 --rate 2000 --placeholders 2 --sessions 2 --ports 4 \
 	--src-addrs 16 127.0.0.1:$KE >"$T/nts.json" || fail "nts: exit $?"
 check "$T/nts.json" 'j["replayed"] and j["sessions"] == 2 and s[0]["bad"] == 0 and s[0]["nak"] == 0 and s[0]["verify_failed"] == 0 and s[0]["verified"] == s[0]["valid"] and s[0]["responses_per_s"] > 500'
+# client-observed offset and delay: one sample per checked plain response,
+# per verified NTS one; T4 from the kernel, T1 from the kernel's transmit
+# timestamp with --tx-timestamps; same clock, so every offset is within the
+# round trip of 0 and the delay is not negative
+check "$T/ntp.json" 's[0]["timestamp_samples"] == s[0]["valid"] and s[0]["t4"] == "kernel" and s[0]["t1"] == "user" and abs(s[0]["offset_us"]["p50"]) <= s[0]["rtt_us"]["p50"] and s[0]["offset_us"]["p1"] <= s[0]["offset_us"]["p50"] <= s[0]["offset_us"]["p99"]'
+$BENCH ntp --json --duration 1 --rate 2000 --tx-timestamps 127.0.0.1:$NTP >"$T/ntp-tx.json" || fail "ntp --tx-timestamps: exit $?"
+check "$T/ntp-tx.json" 's[0]["bad"] == 0 and s[0]["timestamp_samples"] == s[0]["valid"] > 0 and s[0]["t1"] == "kernel" and s[0]["t4"] == "kernel" and s[0]["delay_us"]["p50"] >= 0 and abs(s[0]["offset_us"]["p50"]) <= s[0]["rtt_us"]["p50"]'
+$BENCH nts --json --duration 1 --rate 2000 --verify-every 2 --tx-timestamps 127.0.0.1:$KE >"$T/nts-tx.json" ||
+	fail "nts --tx-timestamps: exit $?"
+check "$T/nts-tx.json" 's[0]["bad"] == 0 and s[0]["timestamp_samples"] == s[0]["verified"] > 0 and s[0]["t1"] == "kernel" and abs(s[0]["offset_us"]["p50"]) <= s[0]["rtt_us"]["p50"]'
 # stepped rates and max throughput (no loss requirement under a full machine)
 $BENCH nts --json --duration 0.5 --rates 1000,3000 --verify-every 4 127.0.0.1:$KE >"$T/steps.json" ||
 	fail "nts steps: exit $?"

@@ -87,6 +87,54 @@ static void test_percentiles(void)
 	}
 }
 
+/* the signed histogram against a sorted reference: exact for small
+ * magnitudes, within 1/64 otherwise, on both sides of zero */
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void test_signed(void)
+{
+	static struct bs_shist h;
+	bs_shist_init(&h);
+	CHECK_EQ(bs_shist_percentile(&h, 50), 0);
+	for (int64_t v = -20; v <= 29; v++) {
+		bs_shist_add(&h, v);
+	}
+	CHECK_EQ(bs_shist_count(&h), 50);
+	CHECK_EQ(bs_shist_percentile(&h, 1), (uint64_t)-20);
+	CHECK_EQ(bs_shist_percentile(&h, 4), (uint64_t)-19);
+	CHECK_EQ(bs_shist_percentile(&h, 40), -1);
+	CHECK_EQ(bs_shist_percentile(&h, 42), 0);
+	CHECK_EQ(bs_shist_percentile(&h, 50), 4);
+	CHECK_EQ(bs_shist_percentile(&h, 100), 29);
+	bs_shist_init(&h);
+	bs_shist_add(&h, -7);
+	CHECK_EQ(bs_shist_percentile(&h, 1), (uint64_t)-7);
+	CHECK_EQ(bs_shist_percentile(&h, 99), (uint64_t)-7);
+	enum { N = 10000 };
+	static int64_t vals[N];
+	srand(11);
+	bs_shist_init(&h);
+	for (int i = 0; i < N; i++) {
+		int64_t v =
+		    (int64_t)(((uint64_t)rand() << 16 ^ (uint64_t)rand()) % (1u << (i % 24 + 1)));
+		vals[i] = i % 3 == 0 ? -v : v;
+		bs_shist_add(&h, vals[i]);
+	}
+	qsort(vals, N, sizeof(vals[0]), cmp_i64);
+	const double ps[] = {1, 10, 25, 50, 75, 99};
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+		size_t rank = (size_t)((ps[i] / 100.0) * N + 0.999999);
+		int64_t want = vals[rank - 1], got = bs_shist_percentile(&h, ps[i]);
+		double err = want ? (double)(got - want) / (double)want : (double)got;
+		CHECK((got < 0) == (want < 0));
+		CHECK(err <= 1.0 / 64 + 1e-9 && err >= -1.0 / 64 - 1e-9);
+	}
+}
+
 static void test_pacing(void)
 {
 	CHECK_EQ(bs_pace_due(0, 1000), 0);
@@ -143,6 +191,7 @@ int main(void)
 {
 	test_buckets();
 	test_percentiles();
+	test_signed();
 	test_pacing();
 	test_rates();
 	return test_summary("benchstat");
