@@ -113,7 +113,7 @@ done
 printf '%s' "$TS"
 INFO="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), $(date -u +%Y-%m-%d), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$T/runs.json" "$SRC/docs/benchmarks.md" "$INFO" "$TS" "$REPS" "$DUR" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 doc, info, ts, reps, dur = sys.argv[2:7]
 def fmt(v):
@@ -138,11 +138,13 @@ text = "\n".join([
     "",
     "%s. veth pair between two network namespaces, native XDP on the server's end (copy mode), "
     "servers pinned to CPU 0, nts-bench --max on CPU 1, %s trials of %s s each, median "
-    "(range). The machine is shared with other work and noisy: treat differences under ~30 %% "
-    "as noise. Over veth the receive side's kernel work (the XDP program or the UDP stack) runs "
+    "(range). %s Over veth the receive side's kernel work (the XDP program or the UDP stack) runs "
     "in softirq on the generator's CPU, so the per-process column leaves it out in every mode; "
     "the per-machine column (both cores' busy time, generator included) counts everything." %
-    (info, reps, dur),
+    (info, reps, dur,
+     "The machine was shared with other work and noisy (NTS_BENCH_BUSY=1): treat differences "
+     "under ~30 % as noise." if os.environ.get("NTS_BENCH_BUSY") == "1" else
+     "Nothing else ran on the machine; the ranges are this VM's trial-to-trial noise."),
     "",
     ] + rows + [
     "",
