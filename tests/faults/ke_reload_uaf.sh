@@ -18,18 +18,11 @@ start_ke $KE $NTP "cert $T/other.pem $T/other.key
 deadline 60s"
 WAIT=${UAF_WAIT:-36}
 python3 - "$KE" "$T/ca.pem" "$KE_PID" "$WAIT" <<'PY' || fail "slow handshake across a reload"
-import os, signal, socket, ssl, struct, sys, time
+import os, signal, socket, ssl, sys, time
+sys.path.insert(0, os.environ["SRC"] + "/tests/faults")
+from tlsmem import CRITICAL as C, client, read_to_end, record as rec
 port, ca, pid, wait = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-c.load_verify_locations(ca)
-c.minimum_version = ssl.TLSVersion.TLSv1_3
-c.set_alpn_protocols(["ntske/1"])
-inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-tls = c.wrap_bio(inc, out, server_hostname="localhost")
-try:
-    tls.do_handshake()
-except ssl.SSLWantReadError:
-    pass
+tls, inc, out = client(ca, tls13_only=True)
 hello = out.read()
 assert len(hello) > 200, len(hello)
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -55,24 +48,9 @@ while not done:
         s.sendall(o)
     assert time.monotonic() - t0 < 10, "handshake did not finish"
 assert tls.selected_alpn_protocol() == "ntske/1"
-C = 0x8000
-rec = lambda t, b=b"": struct.pack(">HH", t, len(b)) + b
 tls.write(rec(C | 1, b"\0\0") + rec(C | 4, b"\0\x0f") + rec(C | 0))
 s.sendall(out.read())
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    inc.write(d)
-    try:
-        while True:
-            x = tls.read(65536)
-            if not x:
-                break
-            data += x
-    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-        pass
+data = read_to_end(s, tls, inc)
 assert data.endswith(rec(C | 0)) and len(data) > 100, "NTS-KE response: %r" % data[:40]
 print("slow handshake finished after the reload")
 PY

@@ -12,18 +12,14 @@ deadline 60s"
 cpu() { awk '{print $14 + $15}' /proc/$KE_PID/stat; }
 before=$(cpu)
 python3 - "$KE" "$T/ca.pem" <<'PY' || fail "trickled request"
-import socket, ssl, struct, sys, time
+import os, socket, ssl, struct, sys, time
+sys.path.insert(0, os.environ["SRC"] + "/tests/faults")
+from tlsmem import CRITICAL as C, client, read_to_end, record as rec
 port, ca = int(sys.argv[1]), sys.argv[2]
-C = 0x8000
-rec = lambda t, b=b"": struct.pack(">HH", t, len(b)) + b
 req = rec(C | 1, b"\0\0") + rec(C | 4, b"\0\x0f")
 req += rec(0x4000) * ((65536 - len(req) - 4) // 4) + rec(C | 0)
 assert len(req) <= 65536
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-c.load_verify_locations(ca)
-c.set_alpn_protocols(["ntske/1"])
-inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-tls = c.wrap_bio(inc, out, server_hostname="localhost")
+tls, inc, out = client(ca)  # the ClientHello is in out
 s = socket.create_connection(("127.0.0.1", port), timeout=60)
 while True:
     try:
@@ -41,20 +37,7 @@ for i in range(len(req)):
 wire = out.read()
 t0 = time.monotonic()
 s.sendall(wire)
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    inc.write(d)
-    try:
-        while True:
-            x = tls.read(65536)
-            if not x:
-                break
-            data += x
-    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-        pass
+data = read_to_end(s, tls, inc)
 cookies = 0
 while len(data) >= 4:
     t, l = struct.unpack(">HH", data[:4])

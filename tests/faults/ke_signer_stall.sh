@@ -12,17 +12,11 @@ rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$KE_PID/status; }
 kill -STOP $SIGNER_PID
 before=$(rss)
 python3 - "$KE" "$T/ca.pem" "$KE_PID" >"$T/client.out" <<'PY' || fail "flooding client: $(cat "$T/client.out")"
-import socket, ssl, sys, time
+import os, socket, sys, time
+sys.path.insert(0, os.environ["SRC"] + "/tests/faults")
+from tlsmem import client
 port, ca, pid = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-c.load_verify_locations(ca)
-c.set_alpn_protocols(["ntske/1"])
-inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-tls = c.wrap_bio(inc, out, server_hostname="localhost")
-try:
-    tls.do_handshake()
-except ssl.SSLWantReadError:
-    pass
+tls, inc, out = client(ca)
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 s.sendall(out.read())
 time.sleep(0.5)  # the server has asked the (stopped) signer by now
