@@ -28,16 +28,6 @@ ANY6=2001:db8:123::123
 REFID_A=52535041 # "RSPA"
 REFID_B=52535042 # "RSPB"
 t_start=$(now_ms)
-wait_for() { # SECONDS CONDITION-COMMAND...
-	lim=$1
-	shift
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -gt $((lim * 10)) ] && return 1
-		sleep 0.1
-	done
-}
 
 # ---- topology ----
 for h in rt key ke ra rb cl; do add_host $h; done

@@ -164,14 +164,22 @@ except OSError:
 open(sys.argv[2], "wb").write(msg)
 PY
 	PIDS="$! $PIDS"
-	i=0
-	until [ -S "$T/$1.notify" ]; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "notify listener $1 did not start"
-		sleep 0.1
-	done
+	wait_for 5 test -S "$T/$1.notify" || fail "notify listener $1 did not start"
 	# daemons that run as their unit's user must be able to send to it
 	chmod 666 "$T/$1.notify"
+}
+
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
+# fails (returns 1) after SECONDS
+wait_for() {
+	lim=$1
+	shift
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -gt $((lim * 10)) ] && return 1
+		sleep 0.1
+	done
 }
 
 # syslog_listener: a stand-in for journald's /dev/log at $T/syslog.sock,
@@ -188,12 +196,7 @@ while True:
     out.write(s.recv(8192).rstrip(b"\n") + b"\n")
 PY
 	PIDS="$PIDS $!" # oldest last: it stops after the daemons
-	i=0
-	until [ -S "$T/syslog.sock" ]; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && fail "syslog listener did not start"
-		sleep 0.1
-	done
+	wait_for 5 test -S "$T/syslog.sock" || fail "syslog listener did not start"
 	chmod 666 "$T/syslog.sock"
 }
 

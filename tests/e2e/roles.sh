@@ -47,16 +47,6 @@ ANY4=203.0.113.123
 ANY6=2001:db8:123::123
 ROLES=$SRC/deploy/examples/roles
 t_start=$(now_ms)
-wait_for() { # SECONDS CONDITION-COMMAND...
-	lim=$1
-	shift
-	i=0
-	until "$@"; do
-		i=$((i + 1))
-		[ $i -gt $((lim * 10)) ] && return 1
-		sleep 0.1
-	done
-}
 
 # ---- users, as docs/deploy.md section 2 and the units name them ----
 for u in nts nts-ke nts-signer nts-health; do ensure_user $u; done
