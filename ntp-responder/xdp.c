@@ -63,6 +63,8 @@ extern const size_t nts_xdp_obj_len;
 /* as the socket path (worker.c): a response waits at most this long for
  * the rest of the batch before the transmit ring is kicked */
 #define XDP_TX_DELAY_NS 20000
+/* how long a start waits for a queue still bound to a closed socket */
+#define XDP_BUSY_WAIT_MS 5000
 
 struct xdp_sock_stats {
 	metrics_counter rx;
@@ -263,11 +265,23 @@ static int count_rx_queues(const char *iface)
 	return n;
 }
 
+/* perm_hint: what to do about a refusal for want of privileges (EPERM,
+ * EACCES) or of locked memory (ENOBUFS: the UMEM is charged to the user's
+ * RLIMIT_MEMLOCK). The capabilities are those the kernel checks (bpf(),
+ * the verifier, the link, AF_XDP sockets); docs/xdp.md. */
 static const char *perm_hint(int e)
 {
-	return e == EPERM || e == EACCES
-	           ? " (needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW at start)"
-	           : "";
+	if (e == EPERM || e == EACCES) {
+		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW at "
+		       "start: with systemd, install the drop-in nts-responder.service.d/xdp.conf, "
+		       "docs/xdp.md)";
+	}
+	if (e == ENOBUFS) {
+		return " (the UMEM, 8 MiB per queue, counts against the locked-memory limit: raise "
+		       "LimitMEMLOCK= as the drop-in nts-responder.service.d/xdp.conf does, "
+		       "docs/xdp.md)";
+	}
+	return "";
 }
 
 static int sock_is_wildcard(const struct sockaddr *sa)
@@ -341,6 +355,26 @@ static int remove_stale(struct xdp_state *x, char *err, size_t err_len)
 	return 0;
 }
 
+/* create_xsk: s's AF_XDP socket on its queue, zero-copy if the driver
+ * can, else copy mode; 0 or a negative errno. */
+static int create_xsk(const struct xdp_state *x, struct xdp_sock *s)
+{
+	struct xsk_socket_config scfg = {
+	    .rx_size = XDP_RING,
+	    .tx_size = XDP_RING,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+	    .xdp_flags = XDP_FLAGS_DRV_MODE,
+	    .bind_flags = XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP,
+	};
+	int r = xsk_socket__create(&s->xsk, x->iface, s->queue, s->umem, &s->rx, &s->tx, &scfg);
+	s->zerocopy = r == 0;
+	if (r != 0) {
+		scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+		r = xsk_socket__create(&s->xsk, x->iface, s->queue, s->umem, &s->rx, &s->tx, &scfg);
+	}
+	return r;
+}
+
 static struct xdp_sock *open_sock(struct xdp_state *x, uint32_t queue, int xsks_fd, char *err,
                                   size_t err_len)
 {
@@ -370,24 +404,29 @@ static struct xdp_sock *open_sock(struct xdp_state *x, uint32_t queue, int xsks_
 		       queue, strerror(-r), perm_hint(-r));
 		goto err;
 	}
-	struct xsk_socket_config scfg = {
-	    .rx_size = XDP_RING,
-	    .tx_size = XDP_RING,
-	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-	    .xdp_flags = XDP_FLAGS_DRV_MODE,
-	    .bind_flags = XDP_ZEROCOPY | XDP_USE_NEED_WAKEUP,
-	};
-	r = xsk_socket__create(&s->xsk, x->iface, queue, s->umem, &s->rx, &s->tx, &scfg);
-	if (r == 0) {
-		s->zerocopy = 1;
-	} else {
-		scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
-		r = xsk_socket__create(&s->xsk, x->iface, queue, s->umem, &s->rx, &s->tx, &scfg);
+	/* EBUSY: the queue is still bound to another socket. After a restart
+	 * that is usually the previous process's: the kernel unbinds a closed
+	 * socket's queue from a work item that takes the rtnl lock, which other
+	 * interfaces and namespaces coming and going can hold for a while. */
+	int waited_ms = 0;
+	while ((r = create_xsk(x, s)) == -EBUSY && waited_ms < XDP_BUSY_WAIT_MS) {
+		if (waited_ms == 0) {
+			log_info("xdp: %s queue %u is still bound to another AF_XDP socket (a "
+			         "previous run's, being released?); waiting up to %d s",
+			         x->iface, queue, XDP_BUSY_WAIT_MS / 1000);
+		}
+		const struct timespec step = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+		nanosleep(&step, NULL);
+		waited_ms += 50;
 	}
 	if (r != 0) {
-		seterr(err, err_len, "xdp: cannot open an AF_XDP socket on %s queue %u: %s%s",
-		       x->iface, queue, strerror(-r), perm_hint(-r));
+		seterr(err, err_len, "xdp: cannot open an AF_XDP socket on %s queue %u: %s%s%s",
+		       x->iface, queue, strerror(-r), perm_hint(-r),
+		       r == -EBUSY ? " (another AF_XDP socket holds the queue)" : "");
 		goto err;
+	}
+	if (waited_ms > 0) {
+		log_info("xdp: %s queue %u free after %d ms", x->iface, queue, waited_ms);
 	}
 	s->fd = xsk_socket__fd(s->xsk);
 	uint32_t idx;

@@ -252,16 +252,24 @@ ensure_user() {
 # deploy/systemd the way systemd would, as far as that can be done without
 # systemd: its User=, Group=, SupplementaryGroups= (plus the user's own
 # groups), AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=,
-# UMask= and RuntimeDirectory=/RuntimeDirectoryMode=, its ExecStartPre=
+# UMask=, LimitMEMLOCK= (lowered only: raising it needs CAP_SYS_RESOURCE)
+# and RuntimeDirectory=/RuntimeDirectoryMode=, its ExecStartPre=
 # (must succeed) and ExecStart=, with the paths in the command lines under
-# ROOT (as role_file does). Output goes to $T/NAME.log (ExecStartPre to
-# $T/NAME-pre.log); bg leaves the PID in $LAST. The sandboxing directives
-# (ProtectSystem= and the like) are checked by units.sh, not here.
+# ROOT (as role_file does). Drop-ins named in $UNIT_DROPINS are read after
+# the unit, as systemd reads UNIT.service.d/*.conf: their capability lists
+# add to the unit's, other settings replace. Output goes to $T/NAME.log
+# (ExecStartPre to $T/NAME-pre.log); bg leaves the PID in $LAST. The
+# sandboxing directives (ProtectSystem= and the like) are checked by
+# units.sh, not here.
 run_unit() {
 	mode=$1 role=$2 root=$3 unit=$SRC/deploy/systemd/$4.service name=$5
 	shift 5
 	[ -f "$unit" ] || fail "no unit $unit"
-	ukey() { sed -n "s/^$1=//p" "$unit" | tail -n 1; }
+	# shellcheck disable=SC2086
+	ukey() { cat "$unit" ${UNIT_DROPINS:-} | sed -n "s/^$1=//p" | tail -n 1; }
+	# a list setting: every assignment adds, an empty one resets (systemd.exec(5))
+	# shellcheck disable=SC2086
+	ulist() { cat "$unit" ${UNIT_DROPINS:-} | sed -n "s/^$1=//p" | awk '$0 == "" { l = "" } { l = l " " $0 } END { print l }'; }
 	ucmd() { ukey "$1" | sed -E "s#(^| )/(etc|var|run|usr)/#\\1$root/\\2/#g"; }
 	u_user=$(ukey User) u_group=$(ukey Group)
 	[ -n "$u_user" ] || fail "$unit has no User="
@@ -275,10 +283,21 @@ run_unit() {
 		for c in "$@"; do printf ',+%s' "$(echo "${c#CAP_}" | tr 'A-Z' 'a-z')"; done
 	}
 	# shellcheck disable=SC2046
-	u_amb=$(caps $(ukey AmbientCapabilities))
+	u_amb=$(caps $(ulist AmbientCapabilities))
 	# shellcheck disable=SC2046
-	u_bound=$(caps $(ukey CapabilityBoundingSet))
+	u_bound=$(caps $(ulist CapabilityBoundingSet))
 	priv="setpriv --reuid $u_user --regid ${u_group:-$u_user} --groups $u_groups"
+	u_ml=$(ukey LimitMEMLOCK | sed -e 's/K$/*1024/' -e 's/M$/*1048576/' -e 's/G$/*1073741824/')
+	case $u_ml in
+	'' | infinity) ;;
+	*)
+		u_ml=$(($u_ml))
+		hard=$(prlimit --memlock --noheadings --raw -o HARD --pid $$)
+		if [ "$hard" = unlimited ] || [ "$u_ml" -le "$hard" ]; then
+			priv="prlimit --memlock=$u_ml $priv"
+		fi
+		;;
+	esac
 	priv="$priv --inh-caps -all$u_amb --ambient-caps -all$u_amb --bounding-set -all$u_bound"
 	[ "$(ukey NoNewPrivileges)" = yes ] && priv="$priv --no-new-privs"
 	rd=$(ukey RuntimeDirectory)

@@ -313,4 +313,88 @@ nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query after r
 kill "$R3"
 wait_gone "$R3"
 xdp_attached && fail "program still attached after the stale one was replaced and the responder stopped"
-echo "xdp: NTS and plain over IPv4/IPv6 through AF_XDP, other traffic passes, hostile frames to the kernel, clean detach"
+
+# a queue still bound to another AF_XDP socket (as to the previous run's
+# for a moment after a restart: the kernel releases it from a work item
+# that waits for the rtnl lock) makes the start wait, not fail
+nsx srv python3 - "$T/held" <<'PY' &
+import ctypes, mmap, socket, struct, sys, time
+AF_XDP, SOL_XDP = 44, 283
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.socket(AF_XDP, socket.SOCK_RAW, 0)
+area = mmap.mmap(-1, 64 * 2048)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(area))
+# struct xdp_umem_reg {addr, len, chunk_size, headroom, flags, tx_metadata_len}
+s.setsockopt(SOL_XDP, 4, struct.pack("QQIIII", addr, 64 * 2048, 2048, 0, 0, 0))
+for opt in (5, 6, 2):  # fill, completion and receive rings
+    s.setsockopt(SOL_XDP, opt, struct.pack("I", 64))
+# struct sockaddr_xdp {family, flags (XDP_COPY), ifindex, queue 0, shared fd}
+sxdp = struct.pack("HHIII", AF_XDP, 2, socket.if_nametoindex("eth0"), 0, 0)
+if libc.bind(s.fileno(), sxdp, len(sxdp)) != 0:
+    sys.exit("bind: errno %d" % ctypes.get_errno())
+open(sys.argv[1], "w").write("bound")
+time.sleep(1.5)
+PY
+HOLDER=$!
+held() { [ -s "$T/held" ]; }
+wait_for 5 held || fail "could not bind an AF_XDP socket to eth0 queue 0 from python"
+bg srv resp5 "$RESPONDER" -c "$T/resp.conf"
+R5=$LAST
+wait_metrics srv 9124
+wait "$HOLDER" || fail "the AF_XDP socket holder failed"
+grep -q "queue 0 is still bound to another AF_XDP socket" "$T/resp5.log" ||
+	fail "the start did not meet the held queue: $(tail -3 "$T/resp5.log")"
+grep -q "queue 0 free after" "$T/resp5.log" || fail "no wait for the held queue: $(tail -3 "$T/resp5.log")"
+[ "$(nsmetric srv 9124 '^nts_responder_xdp_active ')" = 1 ] || fail "xdp_active not 1 after waiting for the queue"
+nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query after waiting for the queue"
+kill "$R5"
+wait_gone "$R5"
+
+# ---- under the shipped unit (run_unit: its user, capabilities, limits) ----
+# nts-responder.service alone cannot attach and says what to do; with the
+# drop-in nts-responder.service.d/xdp.conf it attaches and answers; without
+# any one of the drop-in's capabilities, or with too little locked memory
+# for the UMEM, it refuses again: the drop-in is what AF_XDP needs.
+ensure_user nts
+U=$T/unit
+mkdir -p "$U/usr/local/bin" "$U/etc/nts" "$U/run"
+ln -s "$RESPONDER" "$U/usr/local/bin/"
+install -o nts -g nts -m 600 "$T/responder.keys" "$U/etc/nts/responder.keys"
+install -m 644 "$T/keyhost/deployment.pub" "$U/etc/nts/deployment.pub"
+sed -e "s|^keyfile .*|keyfile $U/etc/nts/responder.keys|" \
+	-e "s|^deployment .*|deployment $U/etc/nts/deployment.pub|" -e '/^deny /d' \
+	"$T/resp.conf" >"$U/etc/nts/nts-responder.conf"
+DROPIN=$SRC/deploy/systemd/nts-responder.service.d/xdp.conf
+refused() { # NAME WHAT: the unit run NAME refused to start, saying WHAT
+	if UNIT_DROPINS=${DROPINS:-} run_unit fg srv "$U" nts-responder "$1"; then
+		fail "$1: started"
+	fi
+	grep -q "$2" "$T/$1.log" || fail "$1: no '$2' in: $(tail -3 "$T/$1.log")"
+	xdp_attached && fail "$1: a refused start left a program attached"
+	return 0
+}
+DROPINS="" refused unit-plain "install the drop-in nts-responder.service.d/xdp.conf"
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$DROPIN")
+[ "$caps" = "$(sed -n 's/^CapabilityBoundingSet=//p' "$DROPIN")" ] ||
+	fail "the drop-in's ambient and bounding capabilities differ"
+for c in $caps; do
+	sed "/^AmbientCapabilities=\|^CapabilityBoundingSet=/s/ *$c//" "$DROPIN" >"$T/without-$c.conf"
+	DROPINS="$T/without-$c.conf" refused "unit-no-$c" "CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW"
+done
+sed 's/^LimitMEMLOCK=.*/LimitMEMLOCK=4M/' "$DROPIN" >"$T/memlock4M.conf"
+DROPINS="$T/memlock4M.conf" refused unit-memlock4M "raise LimitMEMLOCK="
+UNIT_DROPINS=$DROPIN run_unit bg srv "$U" nts-responder unit-xdp
+R4=$LAST
+wait_metrics srv 9124
+xdp_attached || fail "not attached under the unit with the drop-in: $(tail -3 "$T/unit-xdp.log")"
+[ "$(nsmetric srv 9124 '^nts_responder_xdp_active ')" = 1 ] || fail "xdp_active not 1 under the unit"
+[ "$(stat -c %U "/proc/$R4")" = nts ] || fail "the responder runs as $(stat -c %U "/proc/$R4"), not nts"
+rx0=$(xrx)
+nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query under the unit with the drop-in"
+nsx cl "$QUERY" --ca "$T/ca.pem" --json 10.89.0.1 >"$T/qu.json" || fail "NTS query under the unit: $(cat "$T/qu.json")"
+[ "$(xrx)" -ge $((rx0 + 2)) ] || fail "queries under the unit did not go through XDP"
+kill "$R4"
+wait_gone "$R4"
+xdp_attached && fail "program still attached after the unit's responder stopped"
+grep -q "stopped" "$T/unit-xdp.log" || fail "no clean stop under the unit: $(tail -3 "$T/unit-xdp.log")"
+echo "xdp: NTS and plain over IPv4/IPv6 through AF_XDP, other traffic passes, hostile frames to the kernel, clean detach; the unit needs its xdp drop-in ($caps)"

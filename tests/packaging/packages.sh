@@ -56,6 +56,10 @@ for d in nts-ke-server:8 nts-responder:8 nts-signer:8; do
 	owns $p /usr/share/man/man8/$p.8.gz
 	owns $p /usr/share/man/man5/$p.conf.5.gz
 	owns $p /usr/share/doc/$p/examples/$p.conf
+	if [ $p = nts-responder ]; then # the drop-in for xdp: an example, not active
+		owns $p /usr/share/doc/$p/examples/$p.service.d/xdp.conf
+		[ ! -e /lib/systemd/system/$p.service.d/xdp.conf ] || fail "the xdp drop-in is active"
+	fi
 	grep -q "^ExecStart=/usr/bin/$p " /lib/systemd/system/$p.service || fail "$p.service does not run /usr/bin/$p"
 	if command -v systemctl >/dev/null && systemctl is-enabled $p.service >/dev/null 2>&1; then
 		fail "$p.service is enabled before it is configured"
