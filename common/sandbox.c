@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/ptp_clock.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -296,6 +297,19 @@ int sandbox_apply(enum sandbox_role role, int debug)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_adjtime), 1, realtime) !=
 		    0) {
 			goto out;
+		}
+		/* AF_XDP workers sampling the NIC's PTP clock once a second
+		 * (ntp-responder/phc.c), on a descriptor opened before the
+		 * filter: two read-only requests */
+		static const unsigned long ptp[] = {PTP_SYS_OFFSET_EXTENDED, PTP_SYS_OFFSET};
+		for (size_t i = 0; i < NTS_ARRAY_SIZE(ptp); i++) {
+			const struct scmp_arg_cmp req = {.arg = 1,
+			                                 .op = SCMP_CMP_MASKED_EQ,
+			                                 .datum_a = 0xffffffffu,
+			                                 .datum_b = ptp[i]};
+			if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, req) != 0) {
+				goto out;
+			}
 		}
 		/* workers pinning themselves to CPUs (pinworkers) */
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setaffinity), 0) != 0) {
