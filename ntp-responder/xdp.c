@@ -596,15 +596,17 @@ static int load_hw(struct xdp_state *x)
 /* load_prog loads the program: the device-bound one with hardware receive
  * timestamps if the kernel takes it, else the same without them. Never
  * fails for want of timestamps. */
-static int load_prog(struct xdp_state *x, char *err, size_t err_len)
+static int load_prog(struct xdp_state *x, int hwts, char *err, size_t err_len)
 {
-	if (load_hw(x)) {
+	if (hwts && load_hw(x)) {
 		x->kfunc = 1;
 		return 1;
 	}
-	log_info("xdp: the kernel refused the device-bound program with receive timestamps "
-	         "(%s; needs Linux 6.3+): loading it without them",
-	         strerror(errno));
+	if (hwts) {
+		log_info("xdp: the kernel refused the device-bound program with receive timestamps "
+		         "(%s; needs Linux 6.3+): loading it without them",
+		         strerror(errno));
+	}
 	x->obj = bpf_object__open_mem(nts_xdp_obj, nts_xdp_obj_len, NULL);
 	if (x->obj == NULL) {
 		seterr(err, err_len, "xdp: cannot open the XDP program: %s", strerror(errno));
@@ -622,7 +624,7 @@ static int load_prog(struct xdp_state *x, char *err, size_t err_len)
 /* start_clocks opens the interface's PHC (if the program can deliver
  * hardware timestamps), gives each worker its own conversion state, and
  * says once which receive timestamps are in use. */
-static int start_clocks(struct xdp_state *x, int num_workers, char *err, size_t err_len)
+static int start_clocks(struct xdp_state *x, int hwts, int num_workers, char *err, size_t err_len)
 {
 	size_t size = ((size_t)num_workers * sizeof(struct xdp_clock) + 63) & ~(size_t)63;
 	x->clocks = aligned_alloc(64, size);
@@ -631,7 +633,8 @@ static int start_clocks(struct xdp_state *x, int num_workers, char *err, size_t 
 		return 0;
 	}
 	memset(x->clocks, 0, size);
-	char why[128] = "no timestamp kfunc";
+	char why[128];
+	snprintf(why, sizeof(why), "%s", hwts ? "no timestamp kfunc" : "xdphwtimestamps no");
 	if (x->kfunc) {
 		x->phc_fd = phc_open(x->iface, why, sizeof(why));
 	}
@@ -701,7 +704,7 @@ struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_
 		seterr(err, err_len, "xdp: too many queues for %d workers", num_workers);
 		goto err;
 	}
-	if (!load_prog(x, err, err_len)) {
+	if (!load_prog(x, cfg->hwts, err, err_len)) {
 		goto err;
 	}
 	int stats_fd = bpf_object__find_map_fd_by_name(x->obj, "stats");
@@ -724,7 +727,7 @@ struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_
 		}
 		x->socks[x->num_socks++] = s;
 	}
-	if (!start_clocks(x, num_workers, err, err_len)) {
+	if (!start_clocks(x, cfg->hwts, num_workers, err, err_len)) {
 		goto err;
 	}
 	/* only now: a worker must not see a socket of a half-started set */

@@ -309,10 +309,19 @@ kill "$RESP"
 wait_gone "$RESP"
 xdp_attached && fail "program still attached after stop"
 grep -q "stopped" "$T/resp.log" || fail "no clean stop in XDP mode (seccomp?): $(tail -3 "$T/resp.log")"
+# ... restarted with hardware timestamps off: the program without the
+# kfunc (not device-bound), still with metadata, every packet batch time
+echo "xdphwtimestamps no" >>"$T/resp.conf"
 bg srv resp2 "$RESPONDER" -c "$T/resp.conf"
 R2=$LAST
 wait_metrics srv 9124
 xdp_attached || fail "not attached after restart"
+[ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="kfunc"')" = 0 ] || fail "kfunc program with xdphwtimestamps no"
+grep -q "receive timestamps: the batch time (xdphwtimestamps no)" "$T/resp2.log" ||
+	fail "xdphwtimestamps no not logged: $(grep timestamps "$T/resp2.log")"
+nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query with xdphwtimestamps no"
+[ "$(tbatch no_timestamp)" -ge 1 ] && [ "$(tbatch no_metadata)" = 0 ] && [ "$(tsrc hardware)" = 0 ] ||
+	fail "timestamps with xdphwtimestamps no: no_timestamp $(tbatch no_timestamp), no_metadata $(tbatch no_metadata)"
 kill -9 "$R2"
 sleep 0.5
 xdp_attached && fail "program still attached after kill -9"
