@@ -6,16 +6,12 @@
 # the veth pair of bench/xdp.sh. REPS trials of each, alternating;
 # N plain requests per trial, in bursts of 100.
 #   bench/xdp_progcost.sh          (root)
-#   BUILD=build REPS=5 N=20000 bench/xdp_progcost.sh
+#   BUILD=$PWD/build REPS=5 N=20000 bench/xdp_progcost.sh
 # bpf_stats_enabled is global and costs every BPF program on the machine a
 # little while on: it is on only during the trials and restored after.
 set -eu
-cd "$(dirname "$0")/.."
-SRC=$PWD
-BUILD=${BUILD:-$SRC/build}
-export BUILD SRC
-REPS=${REPS:-5}
-N=${N:-20000}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+export SRC BUILD="${BUILD:-$SRC/build}"
 . "$SRC/tests/e2e/lib.sh"
 add_host srv
 add_host cl
@@ -38,7 +34,7 @@ CONF
 	bg srv resp "$RESPONDER" -c "$T/resp.conf"
 	RP=$LAST
 	wait_metrics srv 9124
-	nsx cl python3 - "$N" <<'PY'
+	nsx cl python3 - "${N:-20000}" <<'PY'
 import socket, sys
 n = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -65,7 +61,7 @@ PY
 	wait "$RP" 2>/dev/null || :
 }
 sysctl -qw kernel.bpf_stats_enabled=1
-for rep in $(seq "$REPS"); do
+for rep in $(seq "${REPS:-5}"); do
 	for mode in yes no; do
 		echo "xdphwtimestamps $mode: $(run $mode)"
 	done
