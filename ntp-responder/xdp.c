@@ -873,11 +873,11 @@ void xdp_render(const struct xdp_state *x, int configured, struct metrics_buf *b
 	for (int i = 0; i < TS_WHY_MAX; i++) {
 		batch += ts_batch_sum(x, i);
 	}
-	metrics_family(b, "nts_responder_xdp_rx_timestamp_source", "counter",
+	metrics_family(b, "nts_responder_xdp_rx_timestamps_total", "counter",
 	               "Receive timestamps (T2) of AF_XDP packets by source: hardware, or "
 	               "batch (the time the batch was taken from the ring).");
-	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"batch\"", batch);
-	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"hardware\"",
+	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"batch\"", batch);
+	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"hardware\"",
 	               XSUM(ts_hw));
 	metrics_family(b, "nts_responder_xdp_rx_timestamp_batch_total", "counter",
 	               "AF_XDP packets timestamped with the batch time, by why not in hardware.");

@@ -103,7 +103,7 @@ grep -q "receive timestamps: the batch time (no PTP hardware clock on eth0)" "$T
 	fail "no log line saying which receive timestamps are used: $(grep timestamps "$T/resp.log")"
 [ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="kfunc"')" = 1 ] || fail "the device-bound program did not load"
 [ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="phc"')" = 0 ] || fail "a PHC on veth?"
-tsrc() { nsmetric srv 9124 "rx_timestamp_source\\{source=\"$1\""; }
+tsrc() { nsmetric srv 9124 "rx_timestamps_total\\{source=\"$1\""; }
 tbatch() { nsmetric srv 9124 "rx_timestamp_batch_total\\{reason=\"$1\""; }
 xrx() { nsmetric srv 9124 'xdp_packets_total\{dir="rx"'; }
 xtx() { nsmetric srv 9124 'xdp_packets_total\{dir="tx"'; }
