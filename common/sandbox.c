@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/ptp_clock.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -172,6 +173,21 @@ static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 	_exit(128 + SIGSYS); /* not reached */
 }
 
+/* add_ioctls: |action| for ioctl with each request in |reqs| (its low 32
+ * bits: the request argument is an unsigned long). */
+static int add_ioctls(scmp_filter_ctx ctx, uint32_t action, const unsigned long *reqs,
+                      size_t num_reqs)
+{
+	for (size_t i = 0; i < num_reqs; i++) {
+		const struct scmp_arg_cmp req = {
+		    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = reqs[i]};
+		if (seccomp_rule_add(ctx, action, SCMP_SYS(ioctl), 1, req) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* add_ioctl_rules: ioctl only with the requests libuv and glibc use on
  * sockets and files (non-blocking, close-on-exec, bytes readable); the
  * terminal queries a library may make on an inherited terminal (isatty,
@@ -182,23 +198,8 @@ static int add_ioctl_rules(scmp_filter_ctx ctx)
 {
 	static const unsigned long allowed[] = {FIONBIO, FIOCLEX, FIONCLEX, FIONREAD};
 	static const unsigned long tty[] = {TCGETS, TIOCGWINSZ};
-	for (size_t i = 0; i < NTS_ARRAY_SIZE(allowed); i++) {
-		const struct scmp_arg_cmp req = {.arg = 1,
-		                                 .op = SCMP_CMP_MASKED_EQ,
-		                                 .datum_a = 0xffffffffu,
-		                                 .datum_b = allowed[i]};
-		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, req) != 0) {
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < NTS_ARRAY_SIZE(tty); i++) {
-		const struct scmp_arg_cmp req = {
-		    .arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = tty[i]};
-		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, req) != 0) {
-			return 0;
-		}
-	}
-	return 1;
+	return add_ioctls(ctx, SCMP_ACT_ALLOW, allowed, NTS_ARRAY_SIZE(allowed)) &&
+	       add_ioctls(ctx, SCMP_ACT_ERRNO(ENOTTY), tty, NTS_ARRAY_SIZE(tty));
 }
 
 /* add_socket_rules: new sockets after setup are Unix datagram sockets only
@@ -295,6 +296,13 @@ int sandbox_apply(enum sandbox_role role, int debug)
 		    .arg = 0, .op = SCMP_CMP_EQ, .datum_a = CLOCK_REALTIME, .datum_b = 0};
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clock_adjtime), 1, realtime) !=
 		    0) {
+			goto out;
+		}
+		/* AF_XDP workers sampling the NIC's PTP clock once a second
+		 * (ntp-responder/phc.c), on a descriptor opened before the
+		 * filter: two read-only requests */
+		static const unsigned long ptp[] = {PTP_SYS_OFFSET_EXTENDED, PTP_SYS_OFFSET};
+		if (!add_ioctls(ctx, SCMP_ACT_ALLOW, ptp, NTS_ARRAY_SIZE(ptp))) {
 			goto out;
 		}
 		/* workers pinning themselves to CPUs (pinworkers) */

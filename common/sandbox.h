@@ -9,7 +9,8 @@
  * sockets are AF_UNIX SOCK_DGRAM (syslog, sd_notify), plus SOCK_SEQPACKET
  * in the KE server (the signer); ioctl only FIONBIO, FIOCLEX, FIONCLEX and
  * FIONREAD (TCGETS and TIOCGWINSZ fail with ENOTTY); clock_adjtime on
- * CLOCK_REALTIME and sched_setaffinity in the responder only. Call it after
+ * CLOCK_REALTIME, sched_setaffinity and the PTP clock reads
+ * PTP_SYS_OFFSET_EXTENDED and PTP_SYS_OFFSET in the responder only. Call it after
  * setup: sockets bound, files loaded, privileges dropped, threads started.
  *
  * A refused call raises SIGSYS (SECCOMP_RET_TRAP); the handler installed

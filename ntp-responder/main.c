@@ -53,6 +53,7 @@ struct resp_config {
 	uint64_t socketbuffer;
 	struct xdp_config xdp;
 	int xdp_fallback;
+	int xdp_hwts;
 	struct rl_config rl;
 	uint64_t leak;
 	int deny_kod;
@@ -134,6 +135,7 @@ static const struct cfg_directive directives[] = {
     CFG_SIZE_ROW("socketbuffer", S, socketbuffer, 0, 1024 * 1024 * 1024, "1M", 0),
     CFG_FUNC_ROW("xdp", S, xdp, xdp, 1, CFG_MAX_ARGS, 0, d_xdp, NULL, 0),
     CFG_BOOL_ROW("xdpfallback", S, xdp_fallback, "no", 0),
+    CFG_BOOL_ROW("xdphwtimestamps", S, xdp_hwts, "yes", 0),
     RL_DIRECTIVES(S, rl, "no", "1s", "16", "65536"),
     CFG_UINT_ROW("ratelimitleak", S, leak, 0, 100, "25", 1),
     CFG_FUNC_ROW("allow", S, acl, acl, 1, 1, 1, d_allow, NULL, 1),
@@ -545,6 +547,7 @@ static void start_xdp(void)
 	if (d.cfg.xdp.iface[0] == '\0') {
 		return;
 	}
+	d.cfg.xdp.hwts = d.cfg.xdp_hwts;
 	d.xdp = xdp_start(&d.cfg.xdp, d.cfg.listen, d.cfg.num_listen, d.workers, d.num_workers, err,
 	                  sizeof(err));
 	if (d.xdp != NULL) {

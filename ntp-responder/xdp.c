@@ -9,8 +9,24 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "ntp-responder/phc.h"
 #include "ntp-responder/worker.h"
 #include "ntp-responder/xframe.h"
+
+/* Why a packet's T2 is the batch time, not its hardware timestamp
+ * (nts_responder_xdp_rx_timestamp_batch_total). */
+enum ts_why {
+	TS_NO_METADATA,  /* no metadata in front of the frame */
+	TS_NO_TIMESTAMP, /* the driver gave none (no kfunc, or none for this packet) */
+	TS_NO_CLOCK,     /* a timestamp, but no PHC to convert it with */
+	TS_NO_FIT,       /* the PHC-to-realtime fit is not usable yet */
+	TS_STALE,        /* its newest sample is too old */
+	TS_INSANE,       /* the converted time is not near the batch time */
+	TS_WHY_MAX,
+};
+static const char *const ts_why_names[TS_WHY_MAX] = {
+    "no_metadata", "no_timestamp", "no_clock", "no_fit", "stale", "insane",
+};
 
 int xdp_config_line(struct xdp_config *x, const struct cfg_line *l)
 {
@@ -50,9 +66,20 @@ int xdp_config_line(struct xdp_config *x, const struct cfg_line *l)
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
-/* the program, compiled by clang -target bpf (meson custom target) */
+/* the program, compiled by clang -target bpf (meson custom targets):
+ * with the receive timestamp kfunc, and without it (the fallback) */
+extern const unsigned char nts_xdp_hw_obj[];
+extern const size_t nts_xdp_hw_obj_len;
 extern const unsigned char nts_xdp_obj[];
 extern const size_t nts_xdp_obj_len;
+
+/* Linux 6.3's flag for a program bound to one device's XDP metadata
+ * kfuncs; Debian 12's uapi headers predate it */
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
+/* how often a worker samples the PHC against CLOCK_REALTIME */
+#define XDP_PHC_INTERVAL_NS 1000000000u
 
 /* Frames per socket: all start on the fill ring, which holds them all, so
  * returning a frame to it never fails. 2 KiB frames fit a 1500-byte MTU. */
@@ -71,6 +98,18 @@ struct xdp_sock_stats {
 	metrics_counter tx;
 	metrics_counter invalid;
 	metrics_counter tx_full;
+	metrics_counter ts_hw;
+	metrics_counter ts_batch[TS_WHY_MAX];
+};
+
+/* A worker's own map from the NIC's clock to CLOCK_REALTIME: only that
+ * worker's thread reads or updates it (once a second, in xdp_serve), so
+ * the packet path needs no lock. */
+struct xdp_clock {
+	_Alignas(64) struct phc_fit fit;
+	uint64_t next_sample; /* CLOCK_MONOTONIC ns */
+	int ext;              /* PTP_SYS_OFFSET_EXTENDED works (phc_read) */
+	int fd;               /* the PHC, or -1 */
 };
 
 struct xdp_sock {
@@ -84,6 +123,7 @@ struct xdp_sock {
 	int fd;
 	uint32_t queue;
 	int zerocopy;
+	struct xdp_clock *clock; /* the owning worker's */
 	_Alignas(64) struct xdp_sock_stats stats;
 };
 
@@ -96,6 +136,9 @@ struct xdp_state {
 	size_t prog_stats_len;
 	struct xdp_sock *socks[NTS_XDP_MAX_QUEUES];
 	int num_socks;
+	int kfunc;                /* the device-bound program with the timestamp kfunc is loaded */
+	int phc_fd;               /* the interface's PTP clock, or -1 */
+	struct xdp_clock *clocks; /* one per worker */
 };
 
 int xdp_sock_fd(const struct xdp_sock *s)
@@ -153,6 +196,72 @@ static void kick(struct xdp_sock *s, uint32_t *pending)
 	}
 }
 
+static int64_t ts_to_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* clock_tick samples the PHC if a second has passed since the last
+ * sample (one ioctl set per worker and second, never per packet). */
+static void clock_tick(struct xdp_clock *c)
+{
+	if (c->fd < 0) {
+		return;
+	}
+	uint64_t now = mono_ns();
+	if (now < c->next_sample) {
+		return;
+	}
+	c->next_sample = now + XDP_PHC_INTERVAL_NS;
+	struct phc_sample ps;
+	if (phc_read(&ps, c->fd, &c->ext)) {
+		(void)phc_fit_add(&c->fit, &ps);
+	}
+}
+
+/* rx_time sets |t2| to the hardware receive time of the frame at |p|
+ * (UMEM offset |addr|) if it has one that converts sanely, else leaves
+ * the batch time |batch_ns| there; counts which. */
+static void rx_time(struct xdp_sock *s, uint8_t *p, uint64_t addr, int64_t batch_ns,
+                    struct timespec *t2)
+{
+	size_t head = (size_t)(addr % XDP_FRAME_SIZE); /* the headroom before the data */
+	uint64_t hw = 0;
+	int64_t sys;
+	enum ts_why why;
+	switch (xframe_meta_take(&hw, p - head, head)) {
+	case XFRAME_META_HWTS:
+		if (s->clock->fd < 0) {
+			why = TS_NO_CLOCK;
+			break;
+		}
+		switch (phc_to_sys(&sys, &s->clock->fit.map, hw, batch_ns)) {
+		case PHC_OK:
+			t2->tv_sec = sys / 1000000000;
+			t2->tv_nsec = sys % 1000000000;
+			metrics_inc(&s->stats.ts_hw);
+			return;
+		case PHC_STALE:
+			why = TS_STALE;
+			break;
+		case PHC_INSANE:
+			why = TS_INSANE;
+			break;
+		default:
+			why = TS_NO_FIT;
+			break;
+		}
+		break;
+	case XFRAME_META_NO_TS:
+		why = TS_NO_TIMESTAMP;
+		break;
+	default:
+		why = TS_NO_METADATA;
+		break;
+	}
+	metrics_inc(&s->stats.ts_batch[why]);
+}
+
 void xdp_serve(struct worker *w, struct xdp_sock *s)
 {
 	static _Thread_local uint8_t out[NTP_MAX_PACKET];
@@ -164,15 +273,20 @@ void xdp_serve(struct worker *w, struct xdp_sock *s)
 		if (n == 0) {
 			return;
 		}
-		/* the receive timestamp: when the batch is taken from the ring
+		/* the receive timestamp: the packet's hardware timestamp where
+		 * there is one, else when the batch is taken from the ring
 		 * (docs/xdp.md states the error) */
-		struct timespec t2;
-		clock_gettime(CLOCK_REALTIME, &t2);
+		struct timespec batch;
+		clock_gettime(CLOCK_REALTIME, &batch);
+		int64_t batch_ns = ts_to_ns(&batch);
+		clock_tick(s->clock);
 		metrics_add(&s->stats.rx, n);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx_rx + i);
 			uint64_t addr = xsk_umem__add_offset_to_addr(d->addr);
 			uint8_t *p = xsk_umem__get_data(s->area, addr);
+			struct timespec t2 = batch;
+			rx_time(s, p, addr, batch_ns, &t2);
 			struct xframe f;
 			if (!xframe_parse(&f, p, d->len)) {
 				metrics_inc(&s->stats.invalid);
@@ -495,6 +609,90 @@ static int attach(struct xdp_state *x, char *err, size_t err_len)
 	return 0;
 }
 
+/* load_hw loads the program with the receive timestamp kfunc, bound to
+ * x->ifindex as the kernel requires for it (Linux 6.3+); 1, or 0 with
+ * errno and nothing loaded. */
+static int load_hw(struct xdp_state *x)
+{
+	x->obj = bpf_object__open_mem(nts_xdp_hw_obj, nts_xdp_hw_obj_len, NULL);
+	if (x->obj == NULL) {
+		return 0;
+	}
+	struct bpf_program *prog = bpf_object__find_program_by_name(x->obj, "nts_xdp");
+	bpf_program__set_ifindex(prog, (uint32_t)x->ifindex);
+	if (bpf_program__set_flags(prog, bpf_program__flags(prog) | BPF_F_XDP_DEV_BOUND_ONLY) ==
+	        0 &&
+	    bpf_object__load(x->obj) == 0) {
+		return 1;
+	}
+	int e = errno;
+	bpf_object__close(x->obj);
+	x->obj = NULL;
+	errno = e;
+	return 0;
+}
+
+/* load_prog loads the program: the device-bound one with hardware receive
+ * timestamps if the kernel takes it, else the same without them. Never
+ * fails for want of timestamps. */
+static int load_prog(struct xdp_state *x, int hwts, char *err, size_t err_len)
+{
+	if (hwts && load_hw(x)) {
+		x->kfunc = 1;
+		return 1;
+	}
+	if (hwts) {
+		log_info("xdp: the kernel refused the device-bound program with receive timestamps "
+		         "(%s; needs Linux 6.3+): loading it without them",
+		         strerror(errno));
+	}
+	x->obj = bpf_object__open_mem(nts_xdp_obj, nts_xdp_obj_len, NULL);
+	if (x->obj == NULL) {
+		seterr(err, err_len, "xdp: cannot open the XDP program: %s", strerror(errno));
+		return 0;
+	}
+	if (bpf_object__load(x->obj) != 0) {
+		int e = errno;
+		seterr(err, err_len, "xdp: the kernel refused the XDP program: %s%s", strerror(e),
+		       perm_hint(e));
+		return 0;
+	}
+	return 1;
+}
+
+/* start_clocks opens the interface's PHC (if the program can deliver
+ * hardware timestamps), gives each worker its own conversion state, and
+ * says once which receive timestamps are in use. */
+static int start_clocks(struct xdp_state *x, int hwts, int num_workers, char *err, size_t err_len)
+{
+	size_t size = ((size_t)num_workers * sizeof(struct xdp_clock) + 63) & ~(size_t)63;
+	x->clocks = aligned_alloc(64, size);
+	if (x->clocks == NULL) {
+		seterr(err, err_len, "xdp: out of memory");
+		return 0;
+	}
+	memset(x->clocks, 0, size);
+	char why[128];
+	snprintf(why, sizeof(why), "%s", hwts ? "no timestamp kfunc" : "xdphwtimestamps no");
+	if (x->kfunc) {
+		x->phc_fd = phc_open(x->iface, why, sizeof(why));
+	}
+	for (int i = 0; i < num_workers; i++) {
+		x->clocks[i].fd = x->phc_fd;
+		x->clocks[i].ext = 1;
+	}
+	if (x->phc_fd >= 0) {
+		log_info("xdp: receive timestamps: the driver's hardware timestamps "
+		         "(bpf_xdp_metadata_rx_timestamp) converted from %s, the batch time "
+		         "for packets without one",
+		         why);
+	} else {
+		log_info("xdp: receive timestamps: the batch time (%s%s%s)", why,
+		         x->kfunc ? " on " : "", x->kfunc ? x->iface : "");
+	}
+	return 1;
+}
+
 struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_storage *listen,
                             int num_listen, struct worker *workers, int num_workers, char *err,
                             size_t err_len)
@@ -505,6 +703,7 @@ struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_
 		return NULL;
 	}
 	x->link_fd = -1;
+	x->phc_fd = -1;
 	memcpy(x->iface, cfg->iface, sizeof(x->iface));
 	libbpf_set_print(libbpf_log);
 	x->ifindex = (int)if_nametoindex(cfg->iface);
@@ -544,15 +743,7 @@ struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_
 		seterr(err, err_len, "xdp: too many queues for %d workers", num_workers);
 		goto err;
 	}
-	x->obj = bpf_object__open_mem(nts_xdp_obj, nts_xdp_obj_len, NULL);
-	if (x->obj == NULL) {
-		seterr(err, err_len, "xdp: cannot open the XDP program: %s", strerror(errno));
-		goto err;
-	}
-	if (bpf_object__load(x->obj) != 0) {
-		int e = errno;
-		seterr(err, err_len, "xdp: the kernel refused the XDP program: %s%s", strerror(e),
-		       perm_hint(e));
+	if (!load_prog(x, cfg->hwts, err, err_len)) {
 		goto err;
 	}
 	int stats_fd = bpf_object__find_map_fd_by_name(x->obj, "stats");
@@ -575,9 +766,13 @@ struct xdp_state *xdp_start(const struct xdp_config *cfg, const struct sockaddr_
 		}
 		x->socks[x->num_socks++] = s;
 	}
+	if (!start_clocks(x, cfg->hwts, num_workers, err, err_len)) {
+		goto err;
+	}
 	/* only now: a worker must not see a socket of a half-started set */
 	for (int i = 0; i < x->num_socks; i++) {
 		struct worker *w = &workers[i % num_workers];
+		x->socks[i]->clock = &x->clocks[i % num_workers];
 		w->xsks[w->num_xsks++] = x->socks[i];
 		log_info("xdp: %s queue %u: worker %d, %s mode", x->iface, x->socks[i]->queue,
 		         i % num_workers, x->socks[i]->zerocopy ? "zero-copy" : "copy");
@@ -602,6 +797,10 @@ void xdp_stop(struct xdp_state *x)
 	if (x->prog_stats != NULL) {
 		munmap((void *)x->prog_stats, x->prog_stats_len);
 	}
+	if (x->phc_fd >= 0) {
+		close(x->phc_fd);
+	}
+	free(x->clocks);
 	bpf_object__close(x->obj);
 	free(x);
 }
@@ -616,6 +815,17 @@ static uint64_t sock_sum(const struct xdp_state *x, size_t off)
 	return s;
 }
 #define XSUM(f) sock_sum(x, offsetof(struct xdp_sock_stats, f))
+
+static uint64_t ts_batch_sum(const struct xdp_state *x, int why)
+{
+	return sock_sum(x, offsetof(struct xdp_sock_stats, ts_batch) +
+	                       (size_t)why * sizeof(metrics_counter));
+}
+
+static int hwts_setup(const struct xdp_state *x, int phc)
+{
+	return x != NULL && (phc ? x->phc_fd >= 0 : x->kfunc);
+}
 
 static uint64_t prog_stat(const struct xdp_state *x, int i)
 {
@@ -670,9 +880,11 @@ void xdp_serve(struct worker *w, struct xdp_sock *s)
 	abort();
 }
 
-#define XSUM(f)          0
-#define prog_stat(x, i)  ((void)(x), 0)
-#define count_mode(x, z) ((void)(x), 0)
+#define XSUM(f)            0
+#define prog_stat(x, i)    ((void)(x), 0)
+#define count_mode(x, z)   ((void)(x), 0)
+#define ts_batch_sum(x, i) ((void)(x), (void)(i), (uint64_t)0)
+#define hwts_setup(x, p)   ((void)(x), 0)
 
 #endif
 
@@ -689,10 +901,31 @@ void xdp_render(const struct xdp_state *x, int configured, struct metrics_buf *b
 	metrics_sample(b, "nts_responder_xdp_sockets", "mode=\"zerocopy\"",
 	               (uint64_t)count_mode(x, 1));
 	metrics_sample(b, "nts_responder_xdp_sockets", "mode=\"copy\"", (uint64_t)count_mode(x, 0));
-	metrics_family(b, "nts_responder_xdp_rx_timestamp_source", "gauge",
-	               "1 for the receive timestamp source in use on the AF_XDP path.");
-	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"batch\"", x != NULL);
-	metrics_sample(b, "nts_responder_xdp_rx_timestamp_source", "source=\"hardware\"", 0);
+	metrics_family(b, "nts_responder_xdp_rx_timestamp_setup", "gauge",
+	               "1 for each part of hardware receive timestamps the AF_XDP path has: "
+	               "kfunc (the device-bound program), phc (the NIC's clock, to convert).");
+	metrics_sample(b, "nts_responder_xdp_rx_timestamp_setup", "part=\"kfunc\"",
+	               (uint64_t)hwts_setup(x, 0));
+	metrics_sample(b, "nts_responder_xdp_rx_timestamp_setup", "part=\"phc\"",
+	               (uint64_t)hwts_setup(x, 1));
+	uint64_t batch = 0;
+	for (int i = 0; i < TS_WHY_MAX; i++) {
+		batch += ts_batch_sum(x, i);
+	}
+	metrics_family(b, "nts_responder_xdp_rx_timestamps_total", "counter",
+	               "Receive timestamps (T2) of AF_XDP packets by source: hardware, or "
+	               "batch (the time the batch was taken from the ring).");
+	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"batch\"", batch);
+	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"hardware\"",
+	               XSUM(ts_hw));
+	metrics_family(b, "nts_responder_xdp_rx_timestamp_batch_total", "counter",
+	               "AF_XDP packets timestamped with the batch time, by why not in hardware.");
+	for (int i = 0; i < TS_WHY_MAX; i++) {
+		char label[48];
+		snprintf(label, sizeof(label), "reason=\"%s\"", ts_why_names[i]);
+		metrics_sample(b, "nts_responder_xdp_rx_timestamp_batch_total", label,
+		               ts_batch_sum(x, i));
+	}
 	metrics_family(b, "nts_responder_xdp_packets_total", "counter",
 	               "Frames taken from (rx) and put on (tx) the AF_XDP rings.");
 	metrics_sample(b, "nts_responder_xdp_packets_total", "dir=\"rx\"", XSUM(rx));

@@ -36,6 +36,7 @@ struct xdp_config {
 	char iface[IF_NAMESIZE];
 	uint32_t queues[CFG_MAX_ARGS];
 	int num_queues;
+	int hwts; /* the xdphwtimestamps directive (set apart from this line) */
 };
 
 /* xdp_config_line parses "xdp IFACE [QUEUE...]" into |x|; 1 or 0 after

@@ -8,6 +8,8 @@
 
 #include <openssl/bytestring.h>
 
+#include "ntp-responder/xdp_maps.h"
+
 /* xframe_parse accepts exactly what bpf/nts_xdp.bpf.c redirects: untagged
  * Ethernet, IPv4 without options or fragmentation / IPv6 with UDP next, UDP
  * whose length is the IP payload's, all within the |len| bytes at |p|. */
@@ -145,4 +147,27 @@ void xframe_peer(struct sockaddr_storage *out, const uint8_t *p, const struct xf
 		memcpy(&a->sin6_addr, p + 14 + 8, 16);
 		memcpy(&a->sin6_port, udp, 2);
 	}
+}
+
+enum xframe_meta xframe_meta_take(uint64_t *out_rx_ts, uint8_t *head, size_t head_len)
+{
+	struct nts_xdp_meta m;
+	if (head_len < sizeof(m)) {
+		return XFRAME_META_MISSING;
+	}
+	/* fixed size, host byte order: written by our program on this host */
+	uint8_t *at = head + head_len - sizeof(m);
+	memcpy(&m, at, sizeof(m));
+	memset(at, 0, sizeof(m));
+	if (m.magic != NTS_XDP_META_MAGIC) {
+		return XFRAME_META_MISSING;
+	}
+	if (m.flags == 0 && m.rx_ts == 0) {
+		return XFRAME_META_NO_TS;
+	}
+	if (m.flags == NTS_XDP_META_HWTS && m.rx_ts != 0) {
+		*out_rx_ts = m.rx_ts;
+		return XFRAME_META_HWTS;
+	}
+	return XFRAME_META_MISSING;
 }

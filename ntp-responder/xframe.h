@@ -39,4 +39,17 @@ void xframe_peer(struct sockaddr_storage *out, const uint8_t *p, const struct xf
  * mandatory for IPv6). Returns the frame length. */
 size_t xframe_reply(uint8_t *p, const struct xframe *f, size_t out_len);
 
+/* What the XDP program left in front of a frame (struct nts_xdp_meta). */
+enum xframe_meta {
+	XFRAME_META_MISSING = 0, /* no area, no magic, or fields that do not fit together */
+	XFRAME_META_NO_TS,       /* the program ran; the driver gave no timestamp */
+	XFRAME_META_HWTS,        /* a hardware receive timestamp (the NIC's clock) */
+};
+
+/* xframe_meta_take reads the metadata from the last bytes of the
+ * |head_len| bytes at |head| (the UMEM bytes just before a frame's data)
+ * and wipes them, so a reused frame never shows stale metadata. With
+ * XFRAME_META_HWTS the timestamp (non-zero) is in |out_rx_ts|. */
+enum xframe_meta xframe_meta_take(uint64_t *out_rx_ts, uint8_t *head, size_t head_len) NTS_WUR;
+
 #endif

@@ -37,11 +37,9 @@ for dir in build build-asan; do
 	echo "=== $dir: build"
 	ninja -C "$dir" >"build-logs/$dir.ninja.log" 2>&1 || { cat "build-logs/$dir.ninja.log"; exit 1; }
 	echo "=== $dir: test"
-	if meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" >"build-logs/$dir.test.log" 2>&1; then
-		:
-	else
-		status=1
-	fi
+	dir_status=0
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" >"build-logs/$dir.test.log" 2>&1 || dir_status=1
+	[ $dir_status = 0 ] || status=1
 	grep -E '^ *[0-9]+/[0-9]+ ' "build-logs/$dir.test.log" || true
 	sed -n '/^Ok:/,/^Timeout:/p' "build-logs/$dir.test.log"
 	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "build-logs/$dir.test.log")
@@ -49,8 +47,19 @@ for dir in build build-asan; do
 	to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "build-logs/$dir.test.log")
 	total_ok=$((total_ok + ${ok:-0}))
 	total_fail=$((total_fail + ${fl:-0} + ${to:-0}))
-	if [ "$status" != 0 ]; then
+	if [ $dir_status != 0 ]; then
 		sed -n '/Summary of Failures/,$p' "build-logs/$dir.test.log"
+		# The output of each failed test (its last lines), so that a CI
+		# log alone says why.
+		python3 - "$dir/meson-logs/testlog.json" <<-'EOF'
+			import json, sys
+			for line in open(sys.argv[1]):
+			    t = json.loads(line)
+			    if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL"):
+			        out = (t.get("stdout") or "").splitlines()
+			        print("--- %s: %s, last %d lines of output" % (t["name"], t["result"], min(len(out), 80)))
+			        print("\n".join(out[-80:]))
+		EOF
 	fi
 done
 echo "$total_ok passed, $total_fail failed"

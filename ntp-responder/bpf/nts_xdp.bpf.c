@@ -10,6 +10,13 @@
  * does not parse, is XDP_PASS: the kernel handles it as if we were not
  * here (ARP, ND, ICMP, BGP, SSH, the KE port, fragments for reassembly).
  * A queue with no socket in xsks passes too (bpf_redirect_map's default).
+ *
+ * A redirected packet carries struct nts_xdp_meta in the XDP metadata
+ * area. Built with -DNTS_XDP_HWTS=1 (nts_xdp_hw.bpf.o) the program asks
+ * the driver for the packet's hardware receive timestamp with the kfunc
+ * bpf_xdp_metadata_rx_timestamp; such a program must be loaded
+ * device-bound (BPF_F_XDP_DEV_BOUND_ONLY, Linux 6.3+), so the plain build
+ * (nts_xdp.bpf.o) is the fallback where that load fails (xdp.c).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -22,6 +29,12 @@
 #include <bpf/bpf_helpers.h>
 
 #include "ntp-responder/xdp_maps.h"
+
+#if NTS_XDP_HWTS
+/* 0 and the NIC clock's time of the packet, or an error (-EOPNOTSUPP: the
+ * driver lacks it; -ENODATA: no timestamp for this packet) */
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym;
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -81,6 +94,32 @@ static __always_inline int want6(const struct ipv6hdr *ip, __u16 port)
 	}
 	__builtin_memset(k.addr, 0, 16);
 	return bpf_map_lookup_elem(&addrs6, &k) != 0;
+}
+
+/* put_meta writes the metadata area in front of the packet (see
+ * struct nts_xdp_meta); a driver without room for it gets none, and the
+ * responder then uses its own time. Packet pointers are stale after it. */
+static __always_inline void put_meta(struct xdp_md *ctx)
+{
+	__u64 ts = 0;
+	__u32 flags = 0;
+#if NTS_XDP_HWTS
+	if (bpf_xdp_metadata_rx_timestamp(ctx, &ts) == 0 && ts != 0) {
+		flags = NTS_XDP_META_HWTS;
+	} else {
+		ts = 0;
+	}
+#endif
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct nts_xdp_meta)) != 0) {
+		return;
+	}
+	struct nts_xdp_meta *m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data) {
+		return;
+	}
+	m->rx_ts = ts;
+	m->flags = flags;
+	m->magic = NTS_XDP_META_MAGIC;
 }
 
 SEC("xdp")
@@ -155,6 +194,7 @@ int nts_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	count(NTS_XDP_STAT_REDIRECT);
+	put_meta(ctx);
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 

@@ -38,6 +38,15 @@ if ! out=$(systemd-analyze verify "$T/xdp/nts-responder.service" 2>&1) || [ -n "
 	echo "FAIL: systemd-analyze verify with the xdp drop-in: $out" >&2
 	exit 1
 fi
+# its commented-out lines for a PTP clock are valid settings too
+mkdir -p "$T/xdp-ptp/nts-responder.service.d"
+cp "$T/nts-responder.service" "$T/xdp-ptp/"
+sed 's/^#\(PrivateDevices\|DeviceAllow\)=/\1=/' "$d" >"$T/xdp-ptp/nts-responder.service.d/xdp.conf"
+grep -q '^DeviceAllow=' "$T/xdp-ptp/nts-responder.service.d/xdp.conf" || { echo "FAIL: xdp.conf has no PTP lines" >&2; exit 1; }
+if ! out=$(systemd-analyze verify "$T/xdp-ptp/nts-responder.service" 2>&1) || [ -n "$out" ]; then
+	echo "FAIL: systemd-analyze verify with the xdp drop-in's PTP lines: $out" >&2
+	exit 1
+fi
 rep=$(systemd-analyze security --offline=true "$T/xdp/nts-responder.service" 2>&1)
 for w in "CapabilityBoundingSet=~CAP_BPF .*may load BPF" "CapabilityBoundingSet=~CAP_NET_ADMIN .*has network configuration" \
 	"RestrictAddressFamilies=~AF_NETLINK .*may allocate netlink"; do

@@ -97,7 +97,14 @@ done
 xdp_attached || fail "no XDP program on eth0 while running"
 [ "$(nsmetric srv 9124 '^nts_responder_xdp_active ')" = 1 ] || fail "xdp_active not 1"
 [ "$(nsmetric srv 9124 'xdp_sockets\{mode="copy"')" = 1 ] || fail "expected one copy-mode socket on veth"
-[ "$(nsmetric srv 9124 'xdp_rx_timestamp_source\{source="batch"')" = 1 ] || fail "timestamp source metric"
+# receive timestamps: the device-bound program with the kfunc loads (veth
+# has bpf_xdp_metadata_rx_timestamp), but veth has no PTP clock
+grep -q "receive timestamps: the batch time (no PTP hardware clock on eth0)" "$T/resp.log" ||
+	fail "no log line saying which receive timestamps are used: $(grep timestamps "$T/resp.log")"
+[ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="kfunc"')" = 1 ] || fail "the device-bound program did not load"
+[ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="phc"')" = 0 ] || fail "a PHC on veth?"
+tsrc() { nsmetric srv 9124 "rx_timestamps_total\\{source=\"$1\""; }
+tbatch() { nsmetric srv 9124 "rx_timestamp_batch_total\\{reason=\"$1\""; }
 xrx() { nsmetric srv 9124 'xdp_packets_total\{dir="rx"'; }
 xtx() { nsmetric srv 9124 'xdp_packets_total\{dir="tx"'; }
 
@@ -115,6 +122,13 @@ for a in 10.89.0.1 10.89.9.9 "[fd89::1]" "[fd89:9::9]"; do
 done
 rx1=$(xrx)
 [ $((rx1 - rx0)) -ge 8 ] || fail "only $((rx1 - rx0)) packets through XDP for 8 queries"
+# every packet got the batch time, and why: the program's metadata arrived
+# (no_metadata 0) and said veth gave no timestamp (veth_xdp_rx_timestamp
+# returns 0 with a zero time for a packet from its peer)
+[ "$(tsrc hardware)" = 0 ] || fail "hardware timestamps on veth: $(tsrc hardware)"
+[ "$(tsrc batch)" = "$rx1" ] || fail "batch timestamps $(tsrc batch), packets $rx1"
+[ "$(tbatch no_timestamp)" = "$rx1" ] || fail "no_timestamp $(tbatch no_timestamp) of $rx1: metadata lost?"
+[ "$(tbatch no_metadata)" = 0 ] || fail "frames without metadata: $(tbatch no_metadata)"
 [ "$(xtx)" -ge 8 ] || fail "responses not sent through XDP"
 
 # other traffic to the same addresses still works
@@ -295,10 +309,19 @@ kill "$RESP"
 wait_gone "$RESP"
 xdp_attached && fail "program still attached after stop"
 grep -q "stopped" "$T/resp.log" || fail "no clean stop in XDP mode (seccomp?): $(tail -3 "$T/resp.log")"
+# ... restarted with hardware timestamps off: the program without the
+# kfunc (not device-bound), still with metadata, every packet batch time
+echo "xdphwtimestamps no" >>"$T/resp.conf"
 bg srv resp2 "$RESPONDER" -c "$T/resp.conf"
 R2=$LAST
 wait_metrics srv 9124
 xdp_attached || fail "not attached after restart"
+[ "$(nsmetric srv 9124 'rx_timestamp_setup\{part="kfunc"')" = 0 ] || fail "kfunc program with xdphwtimestamps no"
+grep -q "receive timestamps: the batch time (xdphwtimestamps no)" "$T/resp2.log" ||
+	fail "xdphwtimestamps no not logged: $(grep timestamps "$T/resp2.log")"
+nsx cl "$QUERY" --plain 10.89.0.1 --json >/dev/null || fail "plain query with xdphwtimestamps no"
+[ "$(tbatch no_timestamp)" -ge 1 ] && [ "$(tbatch no_metadata)" = 0 ] && [ "$(tsrc hardware)" = 0 ] ||
+	fail "timestamps with xdphwtimestamps no: no_timestamp $(tbatch no_timestamp), no_metadata $(tbatch no_metadata)"
 kill -9 "$R2"
 sleep 0.5
 xdp_attached && fail "program still attached after kill -9"

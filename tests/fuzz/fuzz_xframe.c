@@ -3,7 +3,8 @@
  * (ntp-responder/xframe.c) on arbitrary frames: an accepted frame's payload
  * lies within it, and building a reply in place (as xdp.c does, with a
  * response no longer than the request) stays within the frame and gives a
- * frame the parser accepts again.
+ * frame the parser accepts again. The input read as the headroom in front
+ * of a frame: metadata is taken only whole, and wiped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *f = malloc(size + 1);
 	if (f == NULL) {
 		return 0;
+	}
+	memcpy(f, data, size);
+	uint64_t ts = 0;
+	enum xframe_meta m = xframe_meta_take(&ts, f, size);
+	if ((m == XFRAME_META_HWTS && ts == 0) || (m != XFRAME_META_MISSING && size < 16)) {
+		abort();
+	}
+	for (size_t i = size >= 16 ? size - 16 : size; i < size; i++) {
+		if (f[i] != 0) {
+			abort(); /* not wiped */
+		}
 	}
 	memcpy(f, data, size);
 	if (xframe_parse(&x, f, size)) {

@@ -233,6 +233,15 @@ ntpsec_netns() {
 # clock_settime/adjtimex that would change the clock fails with EPERM; the
 # test checks the capability is gone), and "disable ntp" and
 # "disable kernel" open the clock discipline loop besides.
+# ntpsec_alive: fails, with ntpd's exit status (128+N: killed by signal N),
+# if ntpd is no longer running
+ntpsec_alive() {
+	kill -0 $NTPD_PID 2>/dev/null && return 0
+	rc=0
+	wait $NTPD_PID || rc=$?
+	fail "ntpd exited with status $rc"
+}
+
 ntpsec_start() {
 	{
 		printf '%s\n' "$@"
@@ -252,7 +261,7 @@ ntpsec_start() {
 	until "$NTPQ" -c "rv 0 version" 127.0.0.1 2>/dev/null | grep -q ntpsec; do
 		i=$((i + 1))
 		[ $i -gt 50 ] && fail "ntpd did not answer ntpq"
-		kill -0 $NTPD_PID 2>/dev/null || fail "ntpd exited"
+		ntpsec_alive
 		sleep 0.2
 	done
 	# CAP_SYS_TIME is capability 25

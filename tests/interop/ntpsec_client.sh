@@ -44,7 +44,7 @@ while :; do
 	[ "${good:-0}" -ge $need ] && break
 	i=$((i + 1))
 	[ $i -gt 25 ] && fail "NTPsec got ${good:-no} good NTS responses in 25 s"
-	kill -0 $NTPD_PID 2>/dev/null || fail "ntpd exited"
+	ntpsec_alive
 	sleep 1
 done
 "$NTPQ" -c as -c "rv &1" 127.0.0.1 >"$T/rv.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv.txt")"
@@ -95,7 +95,7 @@ while :; do
 	[ "${probes:-0}" -ge 2 ] && [ "${good2:-0}" -gt "$good" ] && break
 	i=$((i + 1))
 	[ $i -gt 40 ] && fail "NTPsec did not recover from new keys: ${probes:-no} KE probes, ${good2:-no} good"
-	kill -0 $NTPD_PID 2>/dev/null || fail "ntpd exited"
+	ntpsec_alive
 	sleep 1
 done
 naks=$(metric $RESP_METRICS 'reason="bad_cookie"')

@@ -5,10 +5,12 @@
  * handler writes one line naming the syscall to stderr (issue 18: a
  * seccomp kill used to leave nothing in the log). Per role: TIOCSTI and
  * Unix stream sockets refused everywhere, the signer's SOCK_SEQPACKET only
- * in the KE server, clock_adjtime(CLOCK_REALTIME) only in the responder.
+ * in the KE server, clock_adjtime(CLOCK_REALTIME) and the PTP clock reads
+ * only in the responder.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ptp_clock.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -98,6 +100,21 @@ static void child(int what, int debug)
 	case 10:
 		(void)syscall(SYS_clock_adjtime, CLOCK_TAI, &tx);
 		break;
+	case 11: { /* reading a PTP clock (AF_XDP timestamps): responder only */
+		struct ptp_sys_offset_extended e;
+		struct ptp_sys_offset o;
+		memset(&e, 0, sizeof(e));
+		memset(&o, 0, sizeof(o));
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd < 0 || ioctl(fd, PTP_SYS_OFFSET_EXTENDED, &e) != -1 ||
+		    ioctl(fd, PTP_SYS_OFFSET, &o) != -1) {
+			_exit(7);
+		}
+		break;
+	}
+	case 12: /* and no other PTP request (setting the clock) */
+		(void)ioctl(0, PTP_ENABLE_PPS, 1);
+		break;
 	}
 	_exit(0); /* not stopped: the filter let it through */
 }
@@ -163,8 +180,8 @@ int main(void)
 		int what;
 		int allowed[3]; /* KE, responder, signer */
 	} per_role[] = {
-	    {0, {1, 1, 1}}, {4, {0, 0, 0}}, {5, {0, 0, 0}}, {6, {1, 0, 0}},
-	    {7, {1, 1, 1}}, {8, {0, 1, 0}}, {9, {0, 0, 0}}, {10, {0, 0, 0}},
+	    {0, {1, 1, 1}}, {4, {0, 0, 0}}, {5, {0, 0, 0}},  {6, {1, 0, 0}},  {7, {1, 1, 1}},
+	    {8, {0, 1, 0}}, {9, {0, 0, 0}}, {10, {0, 0, 0}}, {11, {0, 1, 0}}, {12, {0, 0, 0}},
 	};
 	static const enum sandbox_role roles[] = {SANDBOX_KE, SANDBOX_RESPONDER, SANDBOX_SIGNER};
 	for (size_t r = 0; r < 3; r++) {

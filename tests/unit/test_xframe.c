@@ -3,11 +3,14 @@
  * every truncation and every header the XDP program passes to the kernel
  * is refused, Ethernet padding is not payload, and replies carry swapped
  * addresses and checksums that verify (checked here with a separate
- * one's-complement sum), for IPv4 and IPv6.
+ * one's-complement sum), for IPv4 and IPv6. The metadata the program
+ * leaves in front of a frame: a timestamp read once and wiped, and a
+ * missing, short or garbage area never taken for one.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "ntp-responder/xdp_maps.h"
 #include "ntp-responder/xframe.h"
 #include "tests/unit/testutil.h"
 
@@ -225,8 +228,85 @@ static void test_reply(void)
 	}
 }
 
+/* put_meta: the area as bpf/nts_xdp.bpf.c writes it, ending at |end| */
+static void put_meta(uint8_t *end, uint64_t ts, uint32_t flags, uint32_t magic)
+{
+	struct nts_xdp_meta m = {.rx_ts = ts, .flags = flags, .magic = magic};
+	memcpy(end - sizeof(m), &m, sizeof(m));
+}
+
+static void test_meta(void)
+{
+	uint8_t head[256]; /* XDP_PACKET_HEADROOM */
+	uint64_t ts = 0;
+	const uint8_t zero[sizeof(struct nts_xdp_meta)] = {0};
+	memset(head, 0xa5, sizeof(head));
+	put_meta(head + sizeof(head), 1764547200123456789u, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_HWTS);
+	CHECK_EQ(ts, 1764547200123456789u);
+	/* wiped: the frame's next use without metadata shows none */
+	CHECK_MEM(head + sizeof(head) - sizeof(zero), sizeof(zero), zero, sizeof(zero));
+	CHECK_EQ(head[sizeof(head) - sizeof(zero) - 1], 0xa5); /* and nothing before it */
+	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
+	/* the program ran, the driver had no timestamp */
+	put_meta(head + sizeof(head), 0, 0, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_NO_TS);
+	/* exactly the area's size is enough; one byte less is none */
+	put_meta(head + 16, 42, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
+	ts = 0;
+	CHECK_EQ(xframe_meta_take(&ts, head, 16), XFRAME_META_HWTS);
+	CHECK_EQ(ts, 42);
+	put_meta(head + 16, 42, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&ts, head + 1, 15), XFRAME_META_MISSING);
+	CHECK_EQ(xframe_meta_take(&ts, head, 0), XFRAME_META_MISSING);
+	/* garbage: fields that do not fit together, a wrong magic, the area
+	 * not right before the frame */
+	static const struct {
+		uint64_t ts;
+		uint32_t flags, magic;
+	} bad[] = {
+	    {0, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC},      /* a timestamp of 0 */
+	    {99, 0, NTS_XDP_META_MAGIC},                     /* a time without the flag */
+	    {99, NTS_XDP_META_HWTS | 2, NTS_XDP_META_MAGIC}, /* unknown flags */
+	    {99, 2, NTS_XDP_META_MAGIC},
+	    {99, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC ^ 1},
+	    {99, NTS_XDP_META_HWTS, 0},
+	};
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(bad); i++) {
+		put_meta(head + sizeof(head), bad[i].ts, bad[i].flags, bad[i].magic);
+		ts = 7;
+		CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
+		CHECK_EQ(ts, 7);
+		CHECK_MEM(head + sizeof(head) - sizeof(zero), sizeof(zero), zero, sizeof(zero));
+	}
+	put_meta(head + sizeof(head) - 4, 99, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
+	memset(head + sizeof(head) - 4, 0, 4);
+	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
+	/* random areas: a timestamp only with the magic and the flag */
+	srandom(15);
+	for (int i = 0; i < 100000; i++) {
+		for (size_t j = sizeof(head) - 16; j < sizeof(head); j++) {
+			head[j] = (uint8_t)random();
+		}
+		if (i % 4 == 0) {
+			uint32_t magic = NTS_XDP_META_MAGIC;
+			memcpy(head + sizeof(head) - 4, &magic, 4);
+		}
+		struct nts_xdp_meta m;
+		memcpy(&m, head + sizeof(head) - sizeof(m), sizeof(m));
+		enum xframe_meta r = xframe_meta_take(&ts, head, sizeof(head));
+		int want_hw =
+		    m.magic == NTS_XDP_META_MAGIC && m.flags == NTS_XDP_META_HWTS && m.rx_ts != 0;
+		CHECK_EQ(r == XFRAME_META_HWTS, want_hw);
+		if (want_hw) {
+			CHECK_EQ(ts, m.rx_ts);
+		}
+	}
+}
+
 int main(void)
 {
+	test_meta();
 	test_parse();
 	test_reply();
 	test_peer();
