@@ -13,19 +13,9 @@
 #include "ntp-responder/worker.h"
 #include "ntp-responder/xframe.h"
 
-/* Why a packet's T2 is the batch time, not its hardware timestamp
- * (nts_responder_xdp_rx_timestamp_batch_total). */
-enum ts_why {
-	TS_NO_METADATA,  /* no metadata in front of the frame */
-	TS_NO_TIMESTAMP, /* the driver gave none (no kfunc, or none for this packet) */
-	TS_NO_CLOCK,     /* a timestamp, but no PHC to convert it with */
-	TS_NO_FIT,       /* the PHC-to-realtime fit is not usable yet */
-	TS_STALE,        /* its newest sample is too old */
-	TS_INSANE,       /* the converted time is not near the batch time */
-	TS_WHY_MAX,
-};
-static const char *const ts_why_names[TS_WHY_MAX] = {
-    "no_metadata", "no_timestamp", "no_clock", "no_fit", "stale", "insane",
+/* nts_responder_xdp_rx_timestamp_batch_total's reasons (enum xframe_ts_why) */
+static const char *const ts_why_names[XFRAME_WHY_MAX] = {
+    "no_metadata", "no_timestamp", "no_clock", "no_fit", "stale", "insane", "program",
 };
 
 int xdp_config_line(struct xdp_config *x, const struct cfg_line *l)
@@ -99,7 +89,8 @@ struct xdp_sock_stats {
 	metrics_counter invalid;
 	metrics_counter tx_full;
 	metrics_counter ts_hw;
-	metrics_counter ts_batch[TS_WHY_MAX];
+	metrics_counter ts_prog;
+	metrics_counter ts_batch[XFRAME_WHY_MAX];
 };
 
 /* A worker's own map from the NIC's clock to CLOCK_REALTIME: only that
@@ -219,47 +210,31 @@ static void clock_tick(struct xdp_clock *c)
 	}
 }
 
-/* rx_time sets |t2| to the hardware receive time of the frame at |p|
- * (UMEM offset |addr|) if it has one that converts sanely, else leaves
- * the batch time |batch_ns| there; counts which. */
-static void rx_time(struct xdp_sock *s, uint8_t *p, uint64_t addr, int64_t batch_ns,
+/* rx_time sets |t2| to the receive time of the frame at |p| (UMEM offset
+ * |addr|) that xframe_rx_time picks from its metadata and the batch's
+ * clocks |c|; counts the source. */
+static void rx_time(struct xdp_sock *s, uint8_t *p, uint64_t addr, const struct xframe_clocks *c,
                     struct timespec *t2)
 {
 	size_t head = (size_t)(addr % XDP_FRAME_SIZE); /* the headroom before the data */
-	uint64_t hw = 0;
-	int64_t sys;
-	enum ts_why why;
-	switch (xframe_meta_take(&hw, p - head, head)) {
-	case XFRAME_META_HWTS:
-		if (s->clock->fd < 0) {
-			why = TS_NO_CLOCK;
-			break;
-		}
-		switch (phc_to_sys(&sys, &s->clock->fit.map, hw, batch_ns)) {
-		case PHC_OK:
-			t2->tv_sec = sys / 1000000000;
-			t2->tv_nsec = sys % 1000000000;
-			metrics_inc(&s->stats.ts_hw);
-			return;
-		case PHC_STALE:
-			why = TS_STALE;
-			break;
-		case PHC_INSANE:
-			why = TS_INSANE;
-			break;
-		default:
-			why = TS_NO_FIT;
-			break;
-		}
+	struct xframe_meta m = {0};
+	int have = xframe_meta_take(&m, p - head, head);
+	enum xframe_ts_why why = XFRAME_WHY_NO_METADATA;
+	int64_t ns;
+	switch (
+	    xframe_rx_time(&ns, &why, &m, have, s->clock->fd >= 0 ? &s->clock->fit.map : NULL, c)) {
+	case XFRAME_TS_HW:
+		metrics_inc(&s->stats.ts_hw);
 		break;
-	case XFRAME_META_NO_TS:
-		why = TS_NO_TIMESTAMP;
+	case XFRAME_TS_PROG:
+		metrics_inc(&s->stats.ts_prog);
 		break;
 	default:
-		why = TS_NO_METADATA;
+		metrics_inc(&s->stats.ts_batch[why]);
 		break;
 	}
-	metrics_inc(&s->stats.ts_batch[why]);
+	t2->tv_sec = ns / 1000000000;
+	t2->tv_nsec = ns % 1000000000;
 }
 
 void xdp_serve(struct worker *w, struct xdp_sock *s)
@@ -274,19 +249,24 @@ void xdp_serve(struct worker *w, struct xdp_sock *s)
 			return;
 		}
 		/* the receive timestamp: the packet's hardware timestamp where
-		 * there is one, else when the batch is taken from the ring
-		 * (docs/xdp.md states the error) */
+		 * there is one, else the time the XDP program ran (converted
+		 * from CLOCK_MONOTONIC by the clocks read here, once per
+		 * batch), else when the batch is taken from the ring
+		 * (docs/xdp.md states the errors) */
+		struct xframe_clocks clocks;
 		struct timespec batch;
+		clocks.mono_before = mono_ns();
 		clock_gettime(CLOCK_REALTIME, &batch);
-		int64_t batch_ns = ts_to_ns(&batch);
+		clocks.mono_after = mono_ns();
+		clocks.real_ns = ts_to_ns(&batch);
 		clock_tick(s->clock);
 		metrics_add(&s->stats.rx, n);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx_rx + i);
 			uint64_t addr = xsk_umem__add_offset_to_addr(d->addr);
 			uint8_t *p = xsk_umem__get_data(s->area, addr);
-			struct timespec t2 = batch;
-			rx_time(s, p, addr, batch_ns, &t2);
+			struct timespec t2;
+			rx_time(s, p, addr, &clocks, &t2);
 			struct xframe f;
 			if (!xframe_parse(&f, p, d->len)) {
 				metrics_inc(&s->stats.invalid);
@@ -683,11 +663,13 @@ static int start_clocks(struct xdp_state *x, int hwts, int num_workers, char *er
 	}
 	if (x->phc_fd >= 0) {
 		log_info("xdp: receive timestamps: the driver's hardware timestamps "
-		         "(bpf_xdp_metadata_rx_timestamp) converted from %s, the batch time "
-		         "for packets without one",
+		         "(bpf_xdp_metadata_rx_timestamp) converted from %s, the XDP program's "
+		         "time for packets without one",
 		         why);
 	} else {
-		log_info("xdp: receive timestamps: the batch time (%s%s%s)", why,
+		log_info("xdp: receive timestamps: the XDP program's time (no hardware timestamps: "
+		         "%s%s%s)",
+		         why,
 		         x->kfunc ? " on " : "", x->kfunc ? x->iface : "");
 	}
 	return 1;
@@ -909,18 +891,22 @@ void xdp_render(const struct xdp_state *x, int configured, struct metrics_buf *b
 	metrics_sample(b, "nts_responder_xdp_rx_timestamp_setup", "part=\"phc\"",
 	               (uint64_t)hwts_setup(x, 1));
 	uint64_t batch = 0;
-	for (int i = 0; i < TS_WHY_MAX; i++) {
+	for (int i = 0; i < XFRAME_WHY_MAX; i++) {
 		batch += ts_batch_sum(x, i);
 	}
 	metrics_family(b, "nts_responder_xdp_rx_timestamps_total", "counter",
-	               "Receive timestamps (T2) of AF_XDP packets by source: hardware, or "
-	               "batch (the time the batch was taken from the ring).");
+	               "Receive timestamps (T2) of AF_XDP packets by source: hardware, program "
+	               "(the XDP program's time), or batch (the time the batch was taken from "
+	               "the ring).");
 	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"batch\"", batch);
 	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"hardware\"",
 	               XSUM(ts_hw));
+	metrics_sample(b, "nts_responder_xdp_rx_timestamps_total", "source=\"program\"",
+	               XSUM(ts_prog));
 	metrics_family(b, "nts_responder_xdp_rx_timestamp_batch_total", "counter",
-	               "AF_XDP packets timestamped with the batch time, by why not in hardware.");
-	for (int i = 0; i < TS_WHY_MAX; i++) {
+	               "AF_XDP packets timestamped with the batch time, by why neither in hardware "
+	               "nor by the XDP program.");
+	for (int i = 0; i < XFRAME_WHY_MAX; i++) {
 		char label[48];
 		snprintf(label, sizeof(label), "reason=\"%s\"", ts_why_names[i]);
 		metrics_sample(b, "nts_responder_xdp_rx_timestamp_batch_total", label,

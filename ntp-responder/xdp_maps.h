@@ -28,11 +28,14 @@ struct nts_xdp_key6 {
  * data (the descriptor's addr), in the XDP_PACKET_HEADROOM every frame
  * has. Host byte order. The responder wipes it after reading, so a frame
  * the program could not give metadata shows no magic, never a stale one.
- * 16 bytes: a multiple of 4 and at most 32, as the kernel requires. */
+ * 24 bytes: a multiple of 4 and at most 32, as the kernel requires. */
 #define NTS_XDP_META_MAGIC 0x4e545331u /* "NTS1" */
 #define NTS_XDP_META_HWTS  1u          /* rx_ts is the NIC's receive timestamp */
+#define NTS_XDP_META_PROG  2u          /* prog_ts is set */
 struct nts_xdp_meta {
-	__u64 rx_ts; /* ns on the NIC's PTP clock (PHC); 0 without NTS_XDP_META_HWTS */
+	__u64 rx_ts;   /* ns on the NIC's PTP clock (PHC); 0 without NTS_XDP_META_HWTS */
+	__u64 prog_ts; /* CLOCK_MONOTONIC ns when the program ran (bpf_ktime_get_ns);
+	                * 0 without NTS_XDP_META_PROG */
 	__u32 flags;
 	__u32 magic; /* last: next to the packet */
 };

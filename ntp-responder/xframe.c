@@ -8,6 +8,7 @@
 
 #include <openssl/bytestring.h>
 
+#include "ntp-responder/phc.h"
 #include "ntp-responder/xdp_maps.h"
 
 /* xframe_parse accepts exactly what bpf/nts_xdp.bpf.c redirects: untagged
@@ -149,25 +150,80 @@ void xframe_peer(struct sockaddr_storage *out, const uint8_t *p, const struct xf
 	}
 }
 
-enum xframe_meta xframe_meta_take(uint64_t *out_rx_ts, uint8_t *head, size_t head_len)
+int xframe_meta_take(struct xframe_meta *out, uint8_t *head, size_t head_len)
 {
 	struct nts_xdp_meta m;
 	if (head_len < sizeof(m)) {
-		return XFRAME_META_MISSING;
+		return 0;
 	}
 	/* fixed size, host byte order: written by our program on this host */
 	uint8_t *at = head + head_len - sizeof(m);
 	memcpy(&m, at, sizeof(m));
 	memset(at, 0, sizeof(m));
-	if (m.magic != NTS_XDP_META_MAGIC) {
-		return XFRAME_META_MISSING;
+	if (m.magic != NTS_XDP_META_MAGIC ||
+	    (m.flags & ~(NTS_XDP_META_HWTS | NTS_XDP_META_PROG)) != 0 ||
+	    ((m.flags & NTS_XDP_META_HWTS) != 0) != (m.rx_ts != 0) ||
+	    ((m.flags & NTS_XDP_META_PROG) != 0) != (m.prog_ts != 0)) {
+		return 0;
 	}
-	if (m.flags == 0 && m.rx_ts == 0) {
-		return XFRAME_META_NO_TS;
+	out->hw_ns = m.rx_ts;
+	out->prog_ns = m.prog_ts;
+	return 1;
+}
+
+int xframe_prog_time(int64_t *out_real_ns, const struct xframe_clocks *c, uint64_t prog_ns)
+{
+	if (c->mono_after < c->mono_before ||
+	    c->mono_after - c->mono_before > XFRAME_MAX_WIDTH_NS) {
+		return 0;
 	}
-	if (m.flags == NTS_XDP_META_HWTS && m.rx_ts != 0) {
-		*out_rx_ts = m.rx_ts;
-		return XFRAME_META_HWTS;
+	/* the program ran before the batch was taken from the ring, and so
+	 * before the bracket */
+	if (prog_ns > c->mono_before || c->mono_before - prog_ns > XFRAME_PROG_MAX_WAIT_NS) {
+		return 0;
 	}
-	return XFRAME_META_MISSING;
+	uint64_t mid = c->mono_before + (c->mono_after - c->mono_before) / 2;
+	*out_real_ns = c->real_ns - (int64_t)(mid - prog_ns);
+	return 1;
+}
+
+enum xframe_ts_source xframe_rx_time(int64_t *out_ns, enum xframe_ts_why *out_why,
+                                     const struct xframe_meta *m, int have_meta,
+                                     const struct phc_map *map, const struct xframe_clocks *c)
+{
+	enum xframe_ts_why why = XFRAME_WHY_NO_TIMESTAMP;
+	if (!have_meta) {
+		why = XFRAME_WHY_NO_METADATA;
+	} else {
+		if (m->hw_ns != 0) {
+			int64_t sys;
+			switch (map == NULL ? PHC_WHY_MAX
+			                    : phc_to_sys(&sys, map, m->hw_ns, c->real_ns)) {
+			case PHC_OK:
+				*out_ns = sys;
+				return XFRAME_TS_HW;
+			case PHC_WHY_MAX:
+				why = XFRAME_WHY_NO_CLOCK;
+				break;
+			case PHC_STALE:
+				why = XFRAME_WHY_STALE;
+				break;
+			case PHC_INSANE:
+				why = XFRAME_WHY_INSANE;
+				break;
+			default:
+				why = XFRAME_WHY_NO_FIT;
+				break;
+			}
+		}
+		if (m->prog_ns != 0) {
+			if (xframe_prog_time(out_ns, c, m->prog_ns)) {
+				return XFRAME_TS_PROG;
+			}
+			why = XFRAME_WHY_PROGRAM;
+		}
+	}
+	*out_why = why;
+	*out_ns = c->real_ns;
+	return XFRAME_TS_BATCH;
 }

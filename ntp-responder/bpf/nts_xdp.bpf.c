@@ -12,11 +12,12 @@
  * A queue with no socket in xsks passes too (bpf_redirect_map's default).
  *
  * A redirected packet carries struct nts_xdp_meta in the XDP metadata
- * area. Built with -DNTS_XDP_HWTS=1 (nts_xdp_hw.bpf.o) the program asks
- * the driver for the packet's hardware receive timestamp with the kfunc
- * bpf_xdp_metadata_rx_timestamp; such a program must be loaded
- * device-bound (BPF_F_XDP_DEV_BOUND_ONLY, Linux 6.3+), so the plain build
- * (nts_xdp.bpf.o) is the fallback where that load fails (xdp.c).
+ * area: the time the program ran (bpf_ktime_get_ns, CLOCK_MONOTONIC), the
+ * software receive time before any wait for the worker. Built with -DNTS_XDP_HWTS=1
+ * (nts_xdp_hw.bpf.o) the program asks the driver for the packet's hardware receive timestamp with
+ * the kfunc bpf_xdp_metadata_rx_timestamp; such a program must be loaded device-bound
+ * (BPF_F_XDP_DEV_BOUND_ONLY, Linux 6.3+), so the plain build (nts_xdp.bpf.o) is the fallback where
+ * that load fails (xdp.c).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -101,11 +102,14 @@ static __always_inline int want6(const struct ipv6hdr *ip, __u16 port)
  * responder then uses its own time. Packet pointers are stale after it. */
 static __always_inline void put_meta(struct xdp_md *ctx)
 {
+	/* the software receive time: here, in the driver's receive path,
+	 * before the packet waits for the worker */
+	__u64 prog_ts = bpf_ktime_get_ns();
 	__u64 ts = 0;
-	__u32 flags = 0;
+	__u32 flags = prog_ts != 0 ? NTS_XDP_META_PROG : 0;
 #if NTS_XDP_HWTS
 	if (bpf_xdp_metadata_rx_timestamp(ctx, &ts) == 0 && ts != 0) {
-		flags = NTS_XDP_META_HWTS;
+		flags |= NTS_XDP_META_HWTS;
 	} else {
 		ts = 0;
 	}
@@ -118,6 +122,7 @@ static __always_inline void put_meta(struct xdp_md *ctx)
 		return;
 	}
 	m->rx_ts = ts;
+	m->prog_ts = prog_ts;
 	m->flags = flags;
 	m->magic = NTS_XDP_META_MAGIC;
 }

@@ -21,14 +21,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	memcpy(f, data, size);
-	uint64_t ts = 0;
-	enum xframe_meta m = xframe_meta_take(&ts, f, size);
-	if ((m == XFRAME_META_HWTS && ts == 0) || (m != XFRAME_META_MISSING && size < 16)) {
+	struct xframe_meta m = {0};
+	int have = xframe_meta_take(&m, f, size);
+	if (have && size < 24) {
 		abort();
 	}
-	for (size_t i = size >= 16 ? size - 16 : size; i < size; i++) {
+	for (size_t i = size >= 24 ? size - 24 : size; i < size; i++) {
 		if (f[i] != 0) {
 			abort(); /* not wiped */
+		}
+	}
+	if (have) {
+		/* the batch's clocks from the frame's first bytes: a chosen
+		 * time is never after the batch time */
+		struct xframe_clocks c = {.real_ns = 1764547200000000000};
+		if (size >= 40) {
+			memcpy(&c.mono_before, data, 8);
+			memcpy(&c.mono_after, data + 8, 8);
+		}
+		int64_t t;
+		enum xframe_ts_why why;
+		enum xframe_ts_source src = xframe_rx_time(&t, &why, &m, have, NULL, &c);
+		if (t > c.real_ns || (src == XFRAME_TS_BATCH && why >= XFRAME_WHY_MAX) ||
+		    src == XFRAME_TS_HW) {
+			abort();
 		}
 	}
 	memcpy(f, data, size);

@@ -4,12 +4,15 @@
  * is refused, Ethernet padding is not payload, and replies carry swapped
  * addresses and checksums that verify (checked here with a separate
  * one's-complement sum), for IPv4 and IPv6. The metadata the program
- * leaves in front of a frame: a timestamp read once and wiped, and a
- * missing, short or garbage area never taken for one.
+ * leaves in front of a frame: its times read once and wiped, and a
+ * missing, short or garbage area never taken for one; the program's
+ * CLOCK_MONOTONIC time converted to CLOCK_REALTIME within its bounds, and
+ * the order hardware > program > batch.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "ntp-responder/phc.h"
 #include "ntp-responder/xdp_maps.h"
 #include "ntp-responder/xframe.h"
 #include "tests/unit/testutil.h"
@@ -229,84 +232,225 @@ static void test_reply(void)
 }
 
 /* put_meta: the area as bpf/nts_xdp.bpf.c writes it, ending at |end| */
-static void put_meta(uint8_t *end, uint64_t ts, uint32_t flags, uint32_t magic)
+static void put_meta(uint8_t *end, uint64_t ts, uint64_t prog, uint32_t flags, uint32_t magic)
 {
-	struct nts_xdp_meta m = {.rx_ts = ts, .flags = flags, .magic = magic};
+	struct nts_xdp_meta m = {.rx_ts = ts, .prog_ts = prog, .flags = flags, .magic = magic};
 	memcpy(end - sizeof(m), &m, sizeof(m));
 }
+
+#define HWTS NTS_XDP_META_HWTS
+#define PROG NTS_XDP_META_PROG
 
 static void test_meta(void)
 {
 	uint8_t head[256]; /* XDP_PACKET_HEADROOM */
-	uint64_t ts = 0;
+	struct xframe_meta m = {0};
 	const uint8_t zero[sizeof(struct nts_xdp_meta)] = {0};
+	CHECK_EQ(sizeof(struct nts_xdp_meta), 24);
 	memset(head, 0xa5, sizeof(head));
-	put_meta(head + sizeof(head), 1764547200123456789u, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
-	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_HWTS);
-	CHECK_EQ(ts, 1764547200123456789u);
+	put_meta(head + sizeof(head), 1764547200123456789u, 5000, HWTS | PROG, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 1);
+	CHECK_EQ(m.hw_ns, 1764547200123456789u);
+	CHECK_EQ(m.prog_ns, 5000);
 	/* wiped: the frame's next use without metadata shows none */
 	CHECK_MEM(head + sizeof(head) - sizeof(zero), sizeof(zero), zero, sizeof(zero));
 	CHECK_EQ(head[sizeof(head) - sizeof(zero) - 1], 0xa5); /* and nothing before it */
-	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 0);
 	/* the program ran, the driver had no timestamp */
-	put_meta(head + sizeof(head), 0, 0, NTS_XDP_META_MAGIC);
-	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_NO_TS);
+	put_meta(head + sizeof(head), 0, 77, PROG, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 1);
+	CHECK_EQ(m.hw_ns, 0);
+	CHECK_EQ(m.prog_ns, 77);
+	/* neither time */
+	put_meta(head + sizeof(head), 0, 0, 0, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 1);
+	CHECK_EQ(m.hw_ns, 0);
+	CHECK_EQ(m.prog_ns, 0);
 	/* exactly the area's size is enough; one byte less is none */
-	put_meta(head + 16, 42, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
-	ts = 0;
-	CHECK_EQ(xframe_meta_take(&ts, head, 16), XFRAME_META_HWTS);
-	CHECK_EQ(ts, 42);
-	put_meta(head + 16, 42, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
-	CHECK_EQ(xframe_meta_take(&ts, head + 1, 15), XFRAME_META_MISSING);
-	CHECK_EQ(xframe_meta_take(&ts, head, 0), XFRAME_META_MISSING);
+	put_meta(head + 24, 42, 0, HWTS, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&m, head, 24), 1);
+	CHECK_EQ(m.hw_ns, 42);
+	put_meta(head + 24, 42, 0, HWTS, NTS_XDP_META_MAGIC);
+	CHECK_EQ(xframe_meta_take(&m, head + 1, 23), 0);
+	CHECK_EQ(xframe_meta_take(&m, head, 0), 0);
 	/* garbage: fields that do not fit together, a wrong magic, the area
 	 * not right before the frame */
 	static const struct {
-		uint64_t ts;
+		uint64_t ts, prog;
 		uint32_t flags, magic;
 	} bad[] = {
-	    {0, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC},      /* a timestamp of 0 */
-	    {99, 0, NTS_XDP_META_MAGIC},                     /* a time without the flag */
-	    {99, NTS_XDP_META_HWTS | 2, NTS_XDP_META_MAGIC}, /* unknown flags */
-	    {99, 2, NTS_XDP_META_MAGIC},
-	    {99, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC ^ 1},
-	    {99, NTS_XDP_META_HWTS, 0},
+	    {0, 0, HWTS, NTS_XDP_META_MAGIC},             /* a timestamp of 0 */
+	    {0, 0, PROG, NTS_XDP_META_MAGIC},             /* a program time of 0 */
+	    {99, 0, 0, NTS_XDP_META_MAGIC},               /* a time without the flag */
+	    {0, 99, 0, NTS_XDP_META_MAGIC},               /* a program time without the flag */
+	    {99, 0, PROG, NTS_XDP_META_MAGIC},            /* the flags swapped */
+	    {99, 1, HWTS | PROG | 4, NTS_XDP_META_MAGIC}, /* unknown flags */
+	    {99, 0, 4, NTS_XDP_META_MAGIC},
+	    {99, 0, HWTS, NTS_XDP_META_MAGIC ^ 1},
+	    {99, 0, HWTS, 0},
 	};
 	for (size_t i = 0; i < NTS_ARRAY_SIZE(bad); i++) {
-		put_meta(head + sizeof(head), bad[i].ts, bad[i].flags, bad[i].magic);
-		ts = 7;
-		CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
-		CHECK_EQ(ts, 7);
+		put_meta(head + sizeof(head), bad[i].ts, bad[i].prog, bad[i].flags, bad[i].magic);
+		m.hw_ns = 7;
+		m.prog_ns = 8;
+		CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 0);
+		CHECK_EQ(m.hw_ns, 7);
+		CHECK_EQ(m.prog_ns, 8);
 		CHECK_MEM(head + sizeof(head) - sizeof(zero), sizeof(zero), zero, sizeof(zero));
 	}
-	put_meta(head + sizeof(head) - 4, 99, NTS_XDP_META_HWTS, NTS_XDP_META_MAGIC);
+	put_meta(head + sizeof(head) - 4, 99, 1, HWTS | PROG, NTS_XDP_META_MAGIC);
 	memset(head + sizeof(head) - 4, 0, 4);
-	CHECK_EQ(xframe_meta_take(&ts, head, sizeof(head)), XFRAME_META_MISSING);
-	/* random areas: a timestamp only with the magic and the flag */
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 0);
+	/* the old 16-byte layout (no program time) right before the frame */
+	uint32_t old[4] = {99, 0, HWTS, NTS_XDP_META_MAGIC};
+	memset(head, 0, sizeof(head));
+	memcpy(head + sizeof(head) - sizeof(old), old, sizeof(old));
+	CHECK_EQ(xframe_meta_take(&m, head, sizeof(head)), 0);
+	/* random areas: times only with the magic and their flags */
 	srandom(15);
 	for (int i = 0; i < 100000; i++) {
-		for (size_t j = sizeof(head) - 16; j < sizeof(head); j++) {
+		for (size_t j = sizeof(head) - 24; j < sizeof(head); j++) {
 			head[j] = (uint8_t)random();
 		}
 		if (i % 4 == 0) {
-			uint32_t magic = NTS_XDP_META_MAGIC;
+			uint32_t magic = NTS_XDP_META_MAGIC, flags = (uint32_t)random() % 4;
 			memcpy(head + sizeof(head) - 4, &magic, 4);
+			memcpy(head + sizeof(head) - 8, &flags, 4);
 		}
-		struct nts_xdp_meta m;
-		memcpy(&m, head + sizeof(head) - sizeof(m), sizeof(m));
-		enum xframe_meta r = xframe_meta_take(&ts, head, sizeof(head));
-		int want_hw =
-		    m.magic == NTS_XDP_META_MAGIC && m.flags == NTS_XDP_META_HWTS && m.rx_ts != 0;
-		CHECK_EQ(r == XFRAME_META_HWTS, want_hw);
-		if (want_hw) {
-			CHECK_EQ(ts, m.rx_ts);
+		struct nts_xdp_meta w;
+		memcpy(&w, head + sizeof(head) - sizeof(w), sizeof(w));
+		int r = xframe_meta_take(&m, head, sizeof(head));
+		int want = w.magic == NTS_XDP_META_MAGIC &&
+		           (w.flags & ~(uint32_t)(HWTS | PROG)) == 0 &&
+		           ((w.flags & HWTS) != 0) == (w.rx_ts != 0) &&
+		           ((w.flags & PROG) != 0) == (w.prog_ts != 0);
+		CHECK_EQ(r, want);
+		if (want) {
+			CHECK_EQ(m.hw_ns, w.rx_ts);
+			CHECK_EQ(m.prog_ns, w.prog_ts);
 		}
 	}
+}
+
+/* the program's CLOCK_MONOTONIC time to CLOCK_REALTIME, and its bounds */
+static void test_prog_time(void)
+{
+	const int64_t real = 1764547200000000000; /* the batch time */
+	struct xframe_clocks c = {
+	    .real_ns = real, .mono_before = 5000000000, .mono_after = 5000000040};
+	int64_t out = 0;
+	/* the offset at the bracket's midpoint: real - 5000000020 */
+	CHECK(xframe_prog_time(&out, &c, 4999990020));
+	CHECK_EQ(out, real - 10000);
+	CHECK(xframe_prog_time(&out, &c, 5000000000)); /* the last moment before the batch */
+	CHECK_EQ(out, real - 20);
+	CHECK(out <= real);
+	CHECK(!xframe_prog_time(&out, &c, 5000000001)); /* after the batch was taken */
+	CHECK(!xframe_prog_time(&out, &c, 5000000041));
+	CHECK(!xframe_prog_time(&out, &c, UINT64_MAX));
+	/* at most XFRAME_PROG_MAX_WAIT_NS before */
+	CHECK(xframe_prog_time(&out, &c, 5000000000 - XFRAME_PROG_MAX_WAIT_NS));
+	CHECK_EQ(out, real - XFRAME_PROG_MAX_WAIT_NS - 20);
+	CHECK(!xframe_prog_time(&out, &c, 5000000000 - XFRAME_PROG_MAX_WAIT_NS - 1));
+	CHECK(!xframe_prog_time(&out, &c, 1));
+	/* a bracket too wide (preempted between the reads), or backwards */
+	c.mono_after = c.mono_before + XFRAME_MAX_WIDTH_NS;
+	CHECK(xframe_prog_time(&out, &c, 4999990000));
+	CHECK_EQ(out, real - 10000 - XFRAME_MAX_WIDTH_NS / 2);
+	c.mono_after = c.mono_before + XFRAME_MAX_WIDTH_NS + 1;
+	out = 7;
+	CHECK(!xframe_prog_time(&out, &c, 4999990000));
+	c.mono_after = c.mono_before - 1;
+	CHECK(!xframe_prog_time(&out, &c, 4999990000));
+	CHECK_EQ(out, 7);
+	/* random: accepted exactly within the bounds, never after the batch,
+	 * and the difference of monotonic times kept */
+	srandom(16);
+	for (int i = 0; i < 100000; i++) {
+		c.mono_before = (uint64_t)random() * 1000;
+		c.mono_after = c.mono_before + (uint64_t)(random() % (2 * XFRAME_MAX_WIDTH_NS));
+		uint64_t prog = c.mono_before -
+		                (uint64_t)(random() % (2 * XFRAME_PROG_MAX_WAIT_NS)) +
+		                (uint64_t)(random() % 100);
+		int want = c.mono_after - c.mono_before <= XFRAME_MAX_WIDTH_NS &&
+		           prog <= c.mono_before && c.mono_before - prog <= XFRAME_PROG_MAX_WAIT_NS;
+		CHECK_EQ(xframe_prog_time(&out, &c, prog), want);
+		if (want) {
+			uint64_t mid = c.mono_before + (c.mono_after - c.mono_before) / 2;
+			CHECK(out <= real);
+			CHECK_EQ(real - out, (int64_t)(mid - prog));
+		}
+	}
+}
+
+/* the order: hardware (valid fit) > the program's time > the batch time */
+static void test_rx_time(void)
+{
+	const int64_t real = 1764547200000000000;
+	struct xframe_clocks c = {
+	    .real_ns = real, .mono_before = 5000000000, .mono_after = 5000000000};
+	/* a PHC 1000 s behind CLOCK_REALTIME, at the same rate */
+	struct phc_map map = {.valid = 1, .phc0 = real - 1000000000000, .sys0 = real};
+	struct xframe_meta m = {.hw_ns = (uint64_t)(real - 1000000000000 - 3000),
+	                        .prog_ns = 4999996000};
+	enum xframe_ts_why why = XFRAME_WHY_MAX;
+	int64_t t = 0;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 1, &map, &c), XFRAME_TS_HW);
+	CHECK_EQ(t, real - 3000);
+	/* no PHC, a fit not valid, stale or insane: the program's time */
+	static const struct {
+		int valid;
+		int64_t sys0, hw_off;
+		enum xframe_ts_why why;
+	} hw_bad[] = {
+	    {1, real, -3000, XFRAME_WHY_NO_CLOCK},
+	    {0, real, -3000, XFRAME_WHY_NO_FIT},
+	    {1, real - PHC_FRESH_NS - 1, -3000, XFRAME_WHY_STALE},
+	    {1, real, PHC_AHEAD_NS + 1, XFRAME_WHY_INSANE},
+	};
+	for (size_t i = 0; i < NTS_ARRAY_SIZE(hw_bad); i++) {
+		struct phc_map bm = {.valid = hw_bad[i].valid, .phc0 = 0, .sys0 = hw_bad[i].sys0};
+		struct xframe_meta hm = {.hw_ns = (uint64_t)(hw_bad[i].sys0 + hw_bad[i].hw_off),
+		                         .prog_ns = 4999996000};
+		const struct phc_map *mp = hw_bad[i].why == XFRAME_WHY_NO_CLOCK ? NULL : &bm;
+		why = XFRAME_WHY_MAX;
+		CHECK_EQ(xframe_rx_time(&t, &why, &hm, 1, mp, &c), XFRAME_TS_PROG);
+		CHECK_EQ(t, real - 4000);
+		CHECK_EQ(why, XFRAME_WHY_MAX); /* untouched */
+		/* and without the program's time: the batch time, and why */
+		hm.prog_ns = 0;
+		CHECK_EQ(xframe_rx_time(&t, &why, &hm, 1, mp, &c), XFRAME_TS_BATCH);
+		CHECK_EQ(t, real);
+		CHECK_EQ(why, hw_bad[i].why);
+	}
+	/* only the program's time */
+	m.hw_ns = 0;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 1, &map, &c), XFRAME_TS_PROG);
+	CHECK_EQ(t, real - 4000);
+	/* the program's time after the batch, or too early: the batch time */
+	m.prog_ns = 5000000001;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 1, &map, &c), XFRAME_TS_BATCH);
+	CHECK_EQ(t, real);
+	CHECK_EQ(why, XFRAME_WHY_PROGRAM);
+	m.prog_ns = 5000000000 - XFRAME_PROG_MAX_WAIT_NS - 1;
+	why = XFRAME_WHY_MAX;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 1, &map, &c), XFRAME_TS_BATCH);
+	CHECK_EQ(why, XFRAME_WHY_PROGRAM);
+	/* neither time; no metadata at all */
+	m.prog_ns = 0;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 1, &map, &c), XFRAME_TS_BATCH);
+	CHECK_EQ(why, XFRAME_WHY_NO_TIMESTAMP);
+	m.prog_ns = 4999996000;
+	CHECK_EQ(xframe_rx_time(&t, &why, &m, 0, &map, &c), XFRAME_TS_BATCH);
+	CHECK_EQ(t, real);
+	CHECK_EQ(why, XFRAME_WHY_NO_METADATA);
 }
 
 int main(void)
 {
 	test_meta();
+	test_prog_time();
+	test_rx_time();
 	test_parse();
 	test_reply();
 	test_peer();
