@@ -366,7 +366,7 @@ static int count_rx_queues(const char *iface)
 static const char *perm_hint(int e)
 {
 	if (e == EPERM || e == EACCES) {
-		return " (needs root, or CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_NET_RAW at "
+		return " (needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW at "
 		       "start: with systemd, install the drop-in nts-responder.service.d/xdp.conf, "
 		       "docs/xdp.md)";
 	}
@@ -669,8 +669,7 @@ static int start_clocks(struct xdp_state *x, int hwts, int num_workers, char *er
 	} else {
 		log_info("xdp: receive timestamps: the XDP program's time (no hardware timestamps: "
 		         "%s%s%s)",
-		         why,
-		         x->kfunc ? " on " : "", x->kfunc ? x->iface : "");
+		         why, x->kfunc ? " on " : "", x->kfunc ? x->iface : "");
 	}
 	return 1;
 }

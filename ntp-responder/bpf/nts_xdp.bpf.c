@@ -139,6 +139,9 @@ int nts_xdp(struct xdp_md *ctx)
 	if ((void *)(eth + 1) > end) {
 		return XDP_PASS;
 	}
+	/* the frame's length as a number (at least the Ethernet header's,
+	 * checked above; with fragments, all of them) */
+	__u64 frame_len = bpf_xdp_get_buff_len(ctx);
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 		if ((void *)(ip + 1) > end || ip->version != 4 || ip->protocol != IPPROTO_UDP) {
@@ -159,8 +162,10 @@ int nts_xdp(struct xdp_md *ctx)
 			count(NTS_XDP_STAT_PASS_ODD);
 			return XDP_PASS;
 		}
-		/* the IP length must fit the frame (Ethernet padding may follow) */
-		if (tot < sizeof(*ip) + sizeof(*udp) || (void *)ip + tot > end) {
+		/* the IP length must fit the frame (Ethernet padding may follow);
+		 * compared as numbers: a packet pointer plus a length read from
+		 * the packet is refused without CAP_PERFMON */
+		if (tot < sizeof(*ip) + sizeof(*udp) || tot > frame_len - sizeof(*eth)) {
 			count(NTS_XDP_STAT_PASS_ODD);
 			return XDP_PASS;
 		}
@@ -183,7 +188,8 @@ int nts_xdp(struct xdp_md *ctx)
 			count(NTS_XDP_STAT_PASS_ODD);
 			return XDP_PASS;
 		}
-		if (ip_payload < sizeof(*udp) || (void *)udp + ip_payload > end) {
+		if (ip_payload < sizeof(*udp) ||
+		    ip_payload > frame_len - sizeof(*eth) - sizeof(*ip6)) {
 			count(NTS_XDP_STAT_PASS_ODD);
 			return XDP_PASS;
 		}
