@@ -133,6 +133,12 @@ if has_part offset; then
 	SP=$RP
 	python3 "$SRC/bench/xdp_offset.py" 10.89.0.1:1124 10.89.0.1:123 10.89.0.1:4460 >"$T/offset.json"
 	[ "$(nsmetric srv 9124 'xdp_packets_total\{dir="rx"')" -gt 0 ] || fail "the AF_XDP responder saw no packets"
+	# which T2 the AF_XDP responder's packets got (per packet, over the run)
+	T2SRC=""
+	for s in hardware program batch; do
+		T2SRC="$T2SRC${T2SRC:+, }$s $(nsmetric srv 9124 "rx_timestamps_total\\{source=\"$s\"")"
+	done
+	export T2SRC
 	kill "$XP" "$SP"
 	wait "$XP" "$SP" 2>/dev/null || :
 	python3 - "$T/offset.json" "$SRC/docs/xdp.md" "$INFO, $(date -u +%H:%M) UTC" "$REPS" "${OFFSET_DUR:-3}" <<'PY'
@@ -154,7 +160,7 @@ for kind in ("plain", "nts"):
         src |= {"T1 %s, T4 %s" % (x["t1"], x["t4"]) for x in o}
         rows.append("| %s 50%% | %s | %.0f | %.0f | %.2f | %s | %s | %s | %.1f / %.1f | %.1f / %.0f |" % (
             "NTS" if kind == "nts" else "plain",
-            {"socket": "sockets (kernel T2)", "xdp": "AF_XDP (batch T2)"}[mode],
+            {"socket": "sockets (kernel T2)", "xdp": "AF_XDP (T2 below)"}[mode],
             m([x["responses_per_s"] for x in c]), m([x["target_rate"] for x in o]),
             m([x["loss_pct"] for x in o]),
             rng([x["offset_us"]["p1"] for x in o]), rng([x["offset_us"]["p50"] for x in o]),
@@ -167,8 +173,9 @@ text = "\n".join([
     "(AF_XDP mode on port 123, socket mode on 1124, which the program passes to the kernel), "
     "pinned to CPU 0, nts-bench on CPU 1; each mode at half of its own saturation rate "
     "(nts-bench --max, median of %s trials), %s interleaved trials of %s s, median (range over "
-    "the trials). Sources: %s (`--tx-timestamps`). %s" % (
-        info, reps, reps, dur, "; ".join(sorted(src)),
+    "the trials). Sources: %s (`--tx-timestamps`); the AF_XDP responder's T2, packets by "
+    "source (nts_responder_xdp_rx_timestamps_total): %s. %s" % (
+        info, reps, reps, dur, "; ".join(sorted(src)), os.environ.get("T2SRC", "?"),
         "The machine was shared with other work (NTS_BENCH_BUSY=1)." if
         os.environ.get("NTS_BENCH_BUSY") == "1" else
         "Nothing else ran on the machine."),
