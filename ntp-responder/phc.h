@@ -63,7 +63,7 @@ struct phc_fit {
 	struct phc_map map;
 };
 
-/* Why a packet got the batch time instead of a hardware timestamp. */
+/* Why a packet's hardware timestamp was not used. */
 enum phc_why {
 	PHC_OK = 0,
 	PHC_NO_FIT, /* no usable fit (too few samples, or a rate out of range) */
