@@ -138,6 +138,11 @@ if has_part offset; then
 	for s in hardware program batch; do
 		T2SRC="$T2SRC${T2SRC:+, }$s $(nsmetric srv 9124 "rx_timestamps_total\\{source=\"$s\"")"
 	done
+	# and why the batch time, where any
+	for r in no_metadata no_timestamp program; do
+		n=$(nsmetric srv 9124 "rx_timestamp_batch_total\\{reason=\"$r\"")
+		[ "$n" = 0 ] || T2SRC="$T2SRC (reason $r: $n)"
+	done
 	export T2SRC
 	kill "$XP" "$SP"
 	wait "$XP" "$SP" 2>/dev/null || :
