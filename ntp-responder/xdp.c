@@ -198,13 +198,13 @@ static int64_t ts_to_ns(const struct timespec *t)
 }
 
 /* clock_tick samples the PHC if a second has passed since the last
- * sample (one ioctl set per worker and second, never per packet). */
-static void clock_tick(struct xdp_clock *c)
+ * sample (one ioctl set per worker and second, never per packet); |now|
+ * is CLOCK_MONOTONIC ns, read by the caller for the batch. */
+static void clock_tick(struct xdp_clock *c, uint64_t now)
 {
 	if (c->fd < 0) {
 		return;
 	}
-	uint64_t now = mono_ns();
 	if (now < c->next_sample) {
 		return;
 	}
@@ -264,7 +264,7 @@ void xdp_serve(struct worker *w, struct xdp_sock *s)
 		clock_gettime(CLOCK_REALTIME, &batch);
 		clocks.mono_after = mono_ns();
 		clocks.real_ns = ts_to_ns(&batch);
-		clock_tick(s->clock);
+		clock_tick(s->clock, clocks.mono_after);
 		metrics_add(&s->stats.rx, n);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx_rx + i);
