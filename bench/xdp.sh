@@ -217,6 +217,24 @@ for kind in ("plain", "nts"):
             fmt([x["valid"] / x["server_cpu_s"] if x["server_cpu_s"] else 0 for x in r]),
             fmt([x["valid"] / x["machine_cpu_s"] if x["machine_cpu_s"] else 0 for x in r]),
             statistics.median([100 * x["server_cpu_s"] / x["elapsed_s"] for x in r])))
+# ratios against chronyd per server-process CPU-second: of the medians, and
+# the range of the per-trial ratios (trial i of each server ran in round i)
+def per_cpu(x):
+    return x["valid"] / x["server_cpu_s"] if x["server_cpu_s"] else 0
+ratios = ["", "| per server-process CPU-s against chronyd | plain | nts |", "|---|---|---|"]
+for s in ("xdp", "socket"):
+    cells = []
+    for kind in ("plain", "nts"):
+        ours = [per_cpu(x) for x in runs if x["server"] == s and x["kind"] == kind]
+        theirs = [per_cpu(x) for x in runs if x["server"] == "chronyd" and x["kind"] == kind]
+        pairs = [a / b for a, b in zip(ours, theirs) if b]
+        if not pairs:
+            cells.append("")
+            continue
+        cells.append("%.2fx (%.2f-%.2f)" % (statistics.median(ours) / statistics.median(theirs),
+                                            min(pairs), max(pairs)))
+    ratios.append("| %s | %s | %s |" % (
+        {"xdp": "nts-responder, AF_XDP", "socket": "nts-responder, sockets"}[s], *cells))
 text = "\n".join([
     "<!-- xdp:begin -->",
     "## AF_XDP mode (bench/xdp.sh)",
@@ -231,7 +249,7 @@ text = "\n".join([
      "under ~30 % as noise." if os.environ.get("NTS_BENCH_BUSY") == "1" else
      "Nothing else ran on the machine; the ranges are this VM's trial-to-trial noise."),
     "",
-    ] + rows + [
+    ] + rows + ratios + [
     "",
     "Receive timestamp (paced plain requests, T2 - T1 = server receive timestamp minus client "
     "send time, same clock; see docs/xdp.md):",
