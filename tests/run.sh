@@ -56,7 +56,7 @@ for dir in build build-asan; do
 			for line in open(sys.argv[1]):
 			    t = json.loads(line)
 			    if t["result"] not in ("OK", "SKIP", "EXPECTEDFAIL"):
-			        out = (t.get("stdout") or "").splitlines()
+			        out = ((t.get("stdout") or "") + (t.get("stderr") or "")).splitlines()
 			        print("--- %s: %s, last %d lines of output" % (t["name"], t["result"], min(len(out), 80)))
 			        print("\n".join(out[-80:]))
 		EOF

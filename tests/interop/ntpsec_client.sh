@@ -47,11 +47,19 @@ while :; do
 	ntpsec_alive
 	sleep 1
 done
-"$NTPQ" -c as -c "rv &1" 127.0.0.1 >"$T/rv.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv.txt")"
+# Only the variables checked below: ntpq 1.2.2 garbles the full list now
+# and then (it came back with "filtdelay =`p" and "flash=0x0" in one of
+# about 150 runs, failing this test), a short list fits one mode 6 packet.
+RV_VARS=srcadr,srcport,flash,ntscookies,offset
+# the association (ntpq's "as" line): status word f... (configured,
+# reachable, authentication enabled, authenticated), conf yes, reach yes,
+# auth ok
+AS_OK='^ *1 *[0-9]* *f[0-9a-f]\{3\} *yes *yes *ok '
+"$NTPQ" -c as -c "rv &1 $RV_VARS" 127.0.0.1 >"$T/rv.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv.txt")"
 "$NTPQ" -c ntsinfo 127.0.0.1 >"$T/ntsinfo.txt" 2>&1
 cat "$T/rv.txt" "$T/ntsinfo.txt" >"$T/ntpq.log"
 # status word: configured, authentication enabled, authenticated, reachable
-grep -q 'status=[0-9a-f]* conf, authenb, auth, reach' "$T/rv.txt" || fail "association not authenticated: $(head -3 "$T/rv.txt")"
+grep -q "$AS_OK" "$T/rv.txt" || fail "association not authenticated: $(cat "$T/rv.txt")"
 grep -q 'srcadr=127.0.0.1, srcport='"$NTP"',' "$T/rv.txt" || fail "not polling our responder on port $NTP"
 # NTPsec's sample tests pass (after 4 samples; with 2 the distance is still high)
 [ $need -lt 4 ] || grep -q 'flash=00 ok' "$T/rv.txt" || fail "NTPsec flags our samples: $(grep flash "$T/rv.txt")"
@@ -103,7 +111,7 @@ naks=$(metric $RESP_METRICS 'reason="bad_cookie"')
 errors=$(ntpsec_stat "NTS client recvs w error")
 [ "$errors" -ge 1 ] || fail "NTPsec counted no NAK"
 [ "$(metric $KE_METRICS 'outcome="ok"')" = 1 ] || fail "new KE server did not count one handshake"
-"$NTPQ" -c as -c "rv &1" 127.0.0.1 >"$T/rv2.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv2.txt")"
-grep -q 'status=[0-9a-f]* conf, authenb, auth, reach' "$T/rv2.txt" || fail "not authenticated after re-key: $(head -3 "$T/rv2.txt")"
+"$NTPQ" -c as -c "rv &1 $RV_VARS" 127.0.0.1 >"$T/rv2.txt" 2>&1 || fail "ntpq rv: $(cat "$T/rv2.txt")"
+grep -q "$AS_OK" "$T/rv2.txt" || fail "not authenticated after re-key: $(cat "$T/rv2.txt")"
 echo "ntpsec_client: after new keys, $naks NAKs, NTPsec counted $errors errors, re-ran NTS-KE and" \
 	"got $((good2 - good)) more authenticated responses"
